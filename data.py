@@ -1,0 +1,553 @@
+"""Tweets in, arrays out: the alphabet, the encoding, CSV reading and pair drawing.
+
+The design card: every tweet becomes a (280, 256) array, 280 characters, each
+a one-hot vector over 256 dimensions (the 255 most frequent characters of the
+training texts, plus one meaning "any other character").
+
+The pipeline never stores those floats. It stores compact codes instead:
+    codes   uint8  (N, 280)  one code 0..255 per character, front-padded
+    lengths uint16 (N,)      characters in each tweet; steps before
+                             280 - length are padding (all-zero rows)
+That is 282 bytes a tweet. `one_hot()` rebuilds the card's float arrays, and
+the model does the same inside the graph (`model.OneHotCodes`).
+"""
+
+import collections
+import json
+import os
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import pandas as pd
+
+MAX_LEN = 280  # characters per tweet; longer tweets are truncated
+ALPHABET_SIZE = 256  # one-hot dimensions: 255 frequent characters + "other"
+PAIRS_COLUMNS = ("text_a", "text_b", "same_author")
+TWEETS_COLUMNS = ("author", "text")
+
+
+class DataError(ValueError):
+    """Bad input, reported as one line: `file: row N, column C: what is wrong`.
+
+    Rows count as a spreadsheet does: the header is row 1, the first tweet row 2.
+    """
+
+    def __init__(self, message, path=None, row=None, column=None):
+        where = ", ".join(
+            part
+            for part in (
+                f"row {row}" if row is not None else "",
+                f"column {column!r}" if column is not None else "",
+            )
+            if part
+        )
+        prefix = f"{path}: " if path else ""
+        super().__init__(prefix + (f"{where}: " if where else "") + message)
+        self.path, self.row, self.column = path, row, column
+
+
+# ---------------------------------------------------------------------------
+# The alphabet
+
+
+def build_alphabet(texts, size=ALPHABET_SIZE):
+    """The `size - 1` most frequent characters (code points) of `texts`.
+
+    Ties are broken by code point, so the same texts always give the same
+    alphabet. Character i of the result is one-hot dimension i; dimension
+    `size - 1` means "any other character".
+    """
+    counts = collections.Counter()
+    for text in texts:
+        counts.update(text)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], ord(item[0])))
+    return "".join(char for char, _ in ranked[: size - 1])
+
+
+def save_alphabet(alphabet, path, size=ALPHABET_SIZE, max_len=MAX_LEN):
+    """Write the alphabet as JSON (code points, so any character survives)."""
+    record = {
+        "alphabet_size": size,
+        "max_len": max_len,
+        "code_points": [ord(char) for char in alphabet],
+    }
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+
+
+def load_alphabet(path):
+    """Read an alphabet written by `save_alphabet`: (alphabet, size, max_len)."""
+    with open(path, encoding="utf-8") as f:
+        record = json.load(f)
+    alphabet = "".join(chr(code) for code in record["code_points"])
+    return alphabet, int(record["alphabet_size"]), int(record["max_len"])
+
+
+def _code_table(alphabet, size):
+    """uint8 lookup table over all Unicode code points -> one-hot dimension."""
+    if len(alphabet) > size - 1:
+        raise ValueError(f"alphabet has {len(alphabet)} characters; at most {size - 1} fit")
+    table = np.full(0x110000, size - 1, dtype=np.uint8)
+    table[[ord(char) for char in alphabet]] = np.arange(len(alphabet), dtype=np.uint8)
+    return table
+
+
+# ---------------------------------------------------------------------------
+# Encoding
+
+
+class Encoded(NamedTuple):
+    codes: np.ndarray  # uint8 (N, max_len), front-padded with 0
+    lengths: np.ndarray  # uint16 (N,), characters kept per tweet
+    truncated: int  # how many tweets were longer than max_len and cut
+
+
+def encode(texts, alphabet, max_len=MAX_LEN, size=ALPHABET_SIZE, progress=False):
+    """Encode texts into compact codes.
+
+    Args:
+        texts: sequence of N strings.
+        alphabet: string of at most `size - 1` characters (`build_alphabet`).
+        progress: show a `keras.utils.Progbar` (for large inputs).
+
+    Returns:
+        `Encoded(codes, lengths, truncated)`: codes uint8 (N, max_len), the
+        characters right-aligned (front padding, so the LSTM's last state is read
+        just after the last character); lengths uint16 (N,); the number of tweets
+        truncated to their first `max_len` characters.
+    """
+    table = _code_table(alphabet, size)
+    n = len(texts)
+    codes = np.zeros((n, max_len), dtype=np.uint8)
+    lengths = np.zeros(n, dtype=np.uint16)
+    truncated = 0
+    bar = _progbar(n, "encoding") if progress else None
+    chunk = 65536
+    for start in range(0, n, chunk):
+        block = [str(text) for text in texts[start : start + chunk]]
+        truncated += sum(len(text) > max_len for text in block)
+        block = [text[:max_len] for text in block]
+        block_lengths = np.fromiter((len(t) for t in block), dtype=np.int64, count=len(block))
+        # One vectorised lookup over all code points of the block.
+        points = np.frombuffer("".join(block).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        row = np.repeat(np.arange(len(block)), block_lengths)
+        ends = np.cumsum(block_lengths)
+        position_in_text = np.arange(len(points)) - np.repeat(ends - block_lengths, block_lengths)
+        column = max_len - np.repeat(block_lengths, block_lengths) + position_in_text
+        codes[start + row, column] = table[points]
+        lengths[start : start + len(block)] = block_lengths
+        if bar is not None:
+            bar.update(min(start + chunk, n))
+    return Encoded(codes, lengths, int(truncated))
+
+
+def one_hot(codes, lengths, size=ALPHABET_SIZE):
+    """The design card's arrays: float32 (N, max_len, size), padding rows all zero."""
+    codes = np.asarray(codes)
+    n, max_len = codes.shape
+    out = np.zeros((n, max_len, size), dtype=np.float32)
+    is_char = np.arange(max_len)[None, :] >= (max_len - np.asarray(lengths, dtype=np.int64))[:, None]
+    rows, steps = np.nonzero(is_char)
+    out[rows, steps, codes[rows, steps]] = 1.0
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Reading CSV files
+
+
+def _progbar(target, name):
+    return keras.utils.Progbar(target, unit_name=name)
+
+
+def read_csv(path, require_labels=True, progress=None, keep_columns=False):
+    """Read a pairs or tweets CSV, detected by its header.
+
+    pairs:  text_a,text_b,same_author   (same_author is 0 or 1)
+    tweets: author,text
+    Extra columns are ignored (kept with `keep_columns`). With
+    `require_labels=False` a pairs file needs no same_author column, and any
+    given is passed through unchecked. Returns (kind, frame): kind "pairs" or
+    "tweets", a frame of str columns plus `row` (the spreadsheet row number).
+    Raises DataError naming the file, row and column of the first problem.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError("no such file", path)
+    if os.path.isdir(path):
+        raise DataError("is a directory, not a CSV file", path)
+    size = os.path.getsize(path)
+    if size == 0:
+        raise DataError("file is empty; expected a header author,text or text_a,text_b,same_author", path)
+    if progress is None:
+        progress = size > 20_000_000
+    # surrogateescape keeps undecodable bytes so the bad cell can be named below.
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        try:
+            reader = pd.read_csv(
+                f, dtype=str, keep_default_na=False, chunksize=200_000, skipinitialspace=False
+            )
+            bar = _progbar(size, "bytes") if progress else None
+            chunks = []
+            for chunk in reader:
+                chunks.append(chunk)
+                if bar is not None:
+                    bar.update(min(f.tell(), size))
+        except pd.errors.EmptyDataError:
+            raise DataError("file is empty; expected a header author,text or text_a,text_b,same_author", path) from None
+        except pd.errors.ParserError as error:
+            raise DataError(f"malformed CSV ({error})", path) from None
+    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+    frame.columns = [str(column).strip() for column in frame.columns]
+    columns = set(frame.columns)
+    if set(PAIRS_COLUMNS[:2]) <= columns:
+        kind, needed = "pairs", PAIRS_COLUMNS if require_labels else PAIRS_COLUMNS[:2]
+    elif set(TWEETS_COLUMNS) <= columns:
+        kind, needed = "tweets", TWEETS_COLUMNS
+    else:
+        raise DataError(
+            f"unknown header {','.join(frame.columns)!r}; expected author,text "
+            "or text_a,text_b,same_author",
+            path,
+            row=1,
+        )
+    for column in needed:
+        if column not in columns:
+            raise DataError("missing column", path, row=1, column=column)
+    if len(frame) == 0:
+        raise DataError("header only, no data rows", path)
+    frame = (frame if keep_columns else frame[list(needed)]).copy()
+    frame.insert(0, "row", np.arange(2, len(frame) + 2))
+    for column in needed:
+        bad = frame[column].str.contains("[\udc80-\udcff]", regex=True)
+        if bad.any():
+            row = int(frame["row"][bad.idxmax()])
+            raise DataError("text is not valid UTF-8", path, row=row, column=column)
+    if "same_author" in needed:
+        frame["same_author"] = _parse_labels(frame, path)
+    return kind, frame
+
+
+def _parse_labels(frame, path):
+    """same_author as uint8, accepting 0/1 (also written 0.0/1.0)."""
+    labels = frame["same_author"].str.strip()
+    valid = labels.isin(["0", "1", "0.0", "1.0"])
+    if not valid.all():
+        first = (~valid).idxmax()
+        raise DataError(
+            f"label {frame['same_author'][first]!r} is not 0 or 1",
+            path,
+            row=int(frame["row"][first]),
+            column="same_author",
+        )
+    return labels.astype(float).astype(np.uint8)
+
+
+def drop_empty_texts(frame, columns, path=None):
+    """Drop rows whose text is empty or whitespace only: (kept frame, report line or None)."""
+    empty = np.zeros(len(frame), dtype=bool)
+    for column in columns:
+        empty |= frame[column].str.strip().eq("").to_numpy()
+    if not empty.any():
+        return frame, None
+    first = frame["row"].to_numpy()[empty][0]
+    note = (
+        f"{path}: skipped {int(empty.sum())} row(s) with an empty text or author "
+        f"(first: row {first})"
+    )
+    return frame[~empty].reset_index(drop=True), note
+
+
+# ---------------------------------------------------------------------------
+# Splits and pairs
+
+
+def split_authors(authors, fractions, seed):
+    """Split the distinct authors into train/validation/test, author-disjoint.
+
+    Args:
+        authors: (N,) array of author names, one per tweet.
+        fractions: (validation_fraction, test_fraction); the rest trains.
+    Returns:
+        (N,) int8 array: 0 train, 1 validation, 2 test.
+    """
+    names = np.unique(np.asarray(authors))
+    rng = np.random.default_rng(seed)
+    names = names[rng.permutation(len(names))]
+    n_val = int(round(len(names) * fractions[0]))
+    n_test = int(round(len(names) * fractions[1]))
+    if len(names) - n_val - n_test < 2 or (fractions[0] > 0 and n_val < 2) or (fractions[1] > 0 and n_test < 2):
+        raise DataError(
+            f"{len(names)} authors are too few to split author-disjoint into "
+            f"train/validation/test with fractions {fractions}; each split needs 2 or more"
+        )
+    split_of = dict.fromkeys(names[:n_val], 1)
+    split_of.update(dict.fromkeys(names[n_val : n_val + n_test], 2))
+    return np.array([split_of.get(a, 0) for a in authors], dtype=np.int8)
+
+
+def split_rows(n, fractions, seed):
+    """Split n pair rows at random into train/validation/test: (n,) int8 of 0/1/2."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * fractions[0]))
+    n_test = int(round(n * fractions[1]))
+    split = np.zeros(n, dtype=np.int8)
+    split[order[:n_val]] = 1
+    split[order[n_val : n_val + n_test]] = 2
+    return split
+
+
+class Pairs(NamedTuple):
+    a: np.ndarray  # int32 (P,), tweet index of the first text
+    b: np.ndarray  # int32 (P,), tweet index of the second text
+    label: np.ndarray  # uint8 (P,), 1 when one author wrote both
+
+
+def check_pairable(author_ids, what="data"):
+    """Raise DataError unless both same- and different-author pairs can be drawn."""
+    counts = np.bincount(author_ids)
+    counts = counts[counts > 0]
+    if len(counts) < 2:
+        raise DataError(f"{what} has one author only: no different-author pairs are possible")
+    if counts.max() < 2:
+        raise DataError(f"{what}: every author has one tweet only: no same-author pairs are possible")
+
+
+def draw_pairs(author_ids, text_ids, n_pairs, rng):
+    """Draw balanced pairs: half same-author, half different-author, shuffled.
+
+    Args:
+        author_ids: (T,) int array, the author of each tweet.
+        text_ids: (T,) int array; equal ids mean identical texts, never paired.
+        n_pairs: how many pairs to draw (n_pairs // 2 same-author).
+        rng: numpy Generator.
+    Returns:
+        Pairs of tweet indices into the T tweets.
+    """
+    author_ids = np.asarray(author_ids)
+    check_pairable(author_ids)
+    n_same = n_pairs // 2
+    n_diff = n_pairs - n_same
+    order = np.argsort(author_ids, kind="stable")
+    counts = np.bincount(author_ids)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    can_pair = np.flatnonzero(counts[author_ids] >= 2)
+
+    def same_author(k):
+        a = can_pair[rng.integers(0, len(can_pair), k)]
+        author = author_ids[a]
+        # Another tweet of the same author, uniformly among the other ones:
+        # a position in 0..count-2, and the last position stands in for a's own.
+        offset = rng.integers(0, counts[author] - 1)
+        b = order[starts[author] + offset]
+        b = np.where(b == a, order[starts[author] + counts[author] - 1], b)
+        return a, b
+
+    def different_author(k):
+        a = rng.integers(0, len(author_ids), k)
+        b = rng.integers(0, len(author_ids), k)
+        return a, b
+
+    def draw(k, sampler, want_same):
+        got_a, got_b = [], []
+        need = k
+        for _ in range(1000):
+            if need == 0:
+                break
+            a, b = sampler(max(2 * need, 16))
+            ok = (text_ids[a] != text_ids[b]) & ((author_ids[a] == author_ids[b]) == want_same)
+            got_a.append(a[ok][:need])
+            got_b.append(b[ok][:need])
+            need -= len(got_a[-1])
+        if need:
+            kind = "same-author" if want_same else "different-author"
+            raise DataError(f"could not draw {k} {kind} pairs of distinct texts")
+        return np.concatenate(got_a), np.concatenate(got_b)
+
+    same_a, same_b = draw(n_same, same_author, True)
+    diff_a, diff_b = draw(n_diff, different_author, False)
+    a = np.concatenate([same_a, diff_a]).astype(np.int32)
+    b = np.concatenate([same_b, diff_b]).astype(np.int32)
+    label = np.concatenate([np.ones(n_same, np.uint8), np.zeros(n_diff, np.uint8)])
+    shuffle = rng.permutation(n_pairs)
+    return Pairs(a[shuffle], b[shuffle], label[shuffle])
+
+
+# ---------------------------------------------------------------------------
+# Files
+
+
+def atomic_write_text(path, text):
+    """Write text to `path` via a temporary file and a rename: never half-written."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------
+# A whole data set: tweets encoded once, pairs as indices into them
+
+
+class Corpus(NamedTuple):
+    """Every distinct tweet of a CSV, encoded once; pairs index into it.
+
+    codes (T, max_len) uint8 and lengths (T,) uint16: the T tweets.
+    text_ids (T,): equal ids mean identical texts.
+    author_ids (T,) int32 and split (T,) int8 (0 train, 1 val, 2 test): for
+        an author,text file; None for a pairs file.
+    fixed_pairs: for a pairs file, {0: Pairs, 1: Pairs, 2: Pairs}; else None.
+    alphabet: the characters of one-hot dimensions 0..len-1.
+    notes: lines worth telling the user (counts, repairs).
+    """
+
+    codes: np.ndarray
+    lengths: np.ndarray
+    text_ids: np.ndarray
+    author_ids: np.ndarray
+    split: np.ndarray
+    fixed_pairs: dict
+    alphabet: str
+    notes: list
+
+
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alphabet=None):
+    """Read a CSV, split it, build the alphabet on the training part, encode it.
+
+    An author,text file is split by author, so no author is in two splits.
+    A pairs file is split by row. `alphabet` (e.g. from a saved run) skips
+    building a new one. Raises DataError on input that cannot be used.
+    """
+    kind, frame = read_csv(path)
+    notes = []
+    text_columns = ["author", "text"] if kind == "tweets" else ["text_a", "text_b"]
+    frame, note = drop_empty_texts(frame, text_columns, path)
+    if note:
+        notes.append(note)
+    if len(frame) == 0:
+        raise DataError("no usable rows: every row has an empty text", path)
+    if kind == "tweets":
+        texts = frame["text"].to_numpy()
+        author_ids, authors = pd.factorize(frame["author"])
+        split = split_authors(frame["author"].to_numpy(), fractions, seed)
+        for part, name in enumerate(SPLIT_NAMES):
+            check_pairable(author_ids[split == part], f"{path}: the {name} split")
+        for part, name in enumerate(SPLIT_NAMES):
+            notes.append(
+                f"{name}: {len(np.unique(author_ids[split == part]))} authors, "
+                f"{int((split == part).sum())} tweets"
+            )
+        fixed_pairs = None
+        train_texts = texts[split == 0]
+    else:
+        pair_split = split_rows(len(frame), fractions, seed)
+        both = np.concatenate([frame["text_a"].to_numpy(), frame["text_b"].to_numpy()])
+        text_index, texts = pd.factorize(both)
+        texts = np.asarray(texts, dtype=object)
+        n = len(frame)
+        label = frame["same_author"].to_numpy(np.uint8)
+        fixed_pairs = {}
+        for part, name in enumerate(SPLIT_NAMES):
+            rows = pair_split == part
+            fixed_pairs[part] = Pairs(
+                text_index[:n][rows].astype(np.int32), text_index[n:][rows].astype(np.int32), label[rows]
+            )
+            classes = np.unique(label[rows])
+            if len(classes) < 2 and rows.any():
+                raise DataError(
+                    f"the {name} split has only same_author={classes[0]} pairs; "
+                    "training and evaluation need both 0 and 1",
+                    path,
+                    column="same_author",
+                )
+            notes.append(f"{name}: {int(rows.sum())} pairs, {int(label[rows].sum())} same-author")
+        author_ids = split = None
+        train_texts = np.concatenate(
+            [texts[fixed_pairs[0].a], texts[fixed_pairs[0].b]]
+        )
+    if alphabet is None:
+        alphabet = build_alphabet(train_texts, size)
+    encoded = encode(texts, alphabet, max_len, size, progress=len(texts) > 200_000)
+    if encoded.truncated:
+        notes.append(f"truncated {encoded.truncated} tweet(s) longer than {max_len} characters")
+    text_ids = pd.factorize(texts)[0] if kind == "tweets" else np.arange(len(texts))
+    return Corpus(
+        encoded.codes, encoded.lengths, text_ids, author_ids, split, fixed_pairs, alphabet, notes
+    )
+
+
+def split_pairs(corpus, part, n_pairs, rng):
+    """Pairs of one split: drawn from its authors, or the pairs file's rows."""
+    if corpus.fixed_pairs is not None:
+        return corpus.fixed_pairs[part]
+    members = np.flatnonzero(corpus.split == part)
+    drawn = draw_pairs(corpus.author_ids[members], corpus.text_ids[members], n_pairs, rng)
+    return Pairs(members[drawn.a].astype(np.int32), members[drawn.b].astype(np.int32), drawn.label)
+
+
+class PairBatches(keras.utils.PyDataset):
+    """Batches of pairs for `model.fit`: ({codes_a, length_a, codes_b, length_b}, label).
+
+    `pairs_for_epoch(epoch) -> Pairs` gives each epoch's pairs (fresh pairs, or
+    the same pairs reshuffled). `set_epoch` is called by a callback at the start
+    of every epoch, so a resumed run sees exactly the pairs an unbroken run would.
+    """
+
+    def __init__(self, corpus, pairs_for_epoch, batch_size, **kwargs):
+        super().__init__(**kwargs)
+        self.codes, self.lengths = corpus.codes, corpus.lengths
+        self.pairs_for_epoch = pairs_for_epoch
+        self.batch_size = batch_size
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch, logs=None):
+        self.pairs = self.pairs_for_epoch(epoch)
+
+    def __len__(self):
+        return -(-len(self.pairs.label) // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        a, b = self.pairs.a[rows], self.pairs.b[rows]
+        inputs = {
+            "codes_a": self.codes[a],
+            "length_a": self.lengths[a].astype(np.int32),
+            "codes_b": self.codes[b],
+            "length_b": self.lengths[b].astype(np.int32),
+        }
+        return inputs, self.pairs.label[rows].astype(np.float32)[:, None]
+
+
+def draw_account_pairs(author_ids, k, n_pairs, rng):
+    """Pairs of accounts, k tweets a side: half one author on both sides, half two authors.
+
+    Args:
+        author_ids: (T,) int array, the author of each tweet.
+    Returns:
+        (side_a, side_b, label): (n, k) and (n, k) tweet indices, (n,) uint8;
+        the two sides of a same-author pair share no tweet. None when no
+        author has the 2k tweets a same-author pair needs.
+    """
+    author_ids = np.asarray(author_ids)
+    tweets_of = {a: np.flatnonzero(author_ids == a) for a in np.unique(author_ids)}
+    rich = [a for a, tweets in tweets_of.items() if len(tweets) >= 2 * k]
+    enough = [a for a, tweets in tweets_of.items() if len(tweets) >= k]
+    if not rich or len(enough) < 2:
+        return None
+    n_same = n_pairs // 2
+    side_a, side_b = [], []
+    for i in range(n_pairs):
+        if i < n_same:
+            author = rich[rng.integers(len(rich))]
+            chosen = rng.choice(tweets_of[author], 2 * k, replace=False)
+            side_a.append(chosen[:k])
+            side_b.append(chosen[k:])
+        else:
+            first, second = rng.choice(len(enough), 2, replace=False)
+            side_a.append(rng.choice(tweets_of[enough[first]], k, replace=False))
+            side_b.append(rng.choice(tweets_of[enough[second]], k, replace=False))
+    label = (np.arange(n_pairs) < n_same).astype(np.uint8)
+    return np.array(side_a), np.array(side_b), label
