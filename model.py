@@ -1,0 +1,188 @@
+"""The siamese model: one shared LSTM reads both tweets, one logistic regression decides.
+
+    tweet_a (280, 256) ──┐                       ┌─ head ─ Dense(1, sigmoid) ─ same_author
+                         ├─ shared_lstm (ONE) ───┤
+    tweet_b (280, 256) ──┘   u, v: (64,) each    └─ "compare": [u, v, |u−v|, u·v]
+                                                    "concat":  [u, v]  (the Keras guide)
+
+Why "compare" is the default: with "concat" the score is sigmoid(w1·u + w2·v + b),
+additive in the two tweets, so it cannot say "these two are alike". On real
+tweets by unseen authors it stays at chance; see the README.
+
+`build_model` is the design card's core model, on (280, 256) one-hot inputs.
+`build_training_model` wraps it for compact codes (see data.py): the one-hot
+rows are made inside the graph, so the 280×256 floats never sit in host memory.
+Model code uses `keras` and `keras.ops` only, so any Keras backend runs it.
+"""
+
+import keras
+from keras import ops
+
+import data
+
+HEADS = ("compare", "concat")
+PACKAGE = "siamese_tweets"  # registration namespace of the custom layers
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class OneHotCodes(keras.layers.Layer):
+    """Compact codes to the card's one-hot rows, inside the graph.
+
+    Call with `(codes, lengths)`: codes (batch, max_len) integers in
+    [0, depth), lengths (batch,) integers. Returns (batch, max_len, depth)
+    floats; the first `max_len - length` steps (front padding) are all zero.
+    """
+
+    def __init__(self, depth=data.ALPHABET_SIZE, **kwargs):
+        super().__init__(**kwargs)
+        self.depth = depth
+
+    def call(self, codes, lengths):
+        max_len = ops.shape(codes)[1]
+        is_char = ops.arange(max_len)[None, :] >= (max_len - ops.cast(lengths, "int32"))[:, None]
+        rows = ops.one_hot(ops.cast(codes, "int32"), self.depth, dtype=self.compute_dtype)
+        return rows * ops.cast(is_char, self.compute_dtype)[:, :, None]
+
+    def compute_output_shape(self, codes_shape, lengths_shape):
+        return (*codes_shape, self.depth)
+
+    def get_config(self):
+        return {**super().get_config(), "depth": self.depth}
+
+
+def pair_features(u, v, head="compare"):
+    """The head's input from two encodings u, v of shape (batch, units).
+
+    "concat":  [u, v]                 -> (batch, 2 * units)
+    "compare": [u, v, |u − v|, u * v] -> (batch, 4 * units)
+    Built from stock Keras layers only (|u − v| = max(u − v, v − u)), so saved
+    models load with safe_mode=True and no custom code.
+    """
+    if head == "concat":
+        return keras.layers.Concatenate(name="concat")([u, v])
+    if head != "compare":
+        raise ValueError(f"head must be one of {HEADS}, not {head!r}")
+    u_minus_v = keras.layers.Subtract(name="u_minus_v")([u, v])
+    v_minus_u = keras.layers.Subtract(name="v_minus_u")([v, u])
+    abs_difference = keras.layers.Maximum(name="abs_difference")([u_minus_v, v_minus_u])
+    product = keras.layers.Multiply(name="product")([u, v])
+    return keras.layers.Concatenate(name="compare")([u, v, abs_difference, product])
+
+
+def build_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare"):
+    """The design card's model: two (max_len, alphabet_size) inputs -> (batch, 1) probability.
+
+    One `LSTM(units)` instance, named "shared_lstm", is called on both tweets,
+    so both branches use one set of weights.
+    """
+    tweet_a = keras.Input(shape=(max_len, alphabet_size), name="tweet_a")
+    tweet_b = keras.Input(shape=(max_len, alphabet_size), name="tweet_b")
+    shared_lstm = keras.layers.LSTM(units, name="shared_lstm")
+    encoded_a = shared_lstm(tweet_a)  # node 0 of shared_lstm
+    encoded_b = shared_lstm(tweet_b)  # node 1 of shared_lstm
+    features = pair_features(encoded_a, encoded_b, head)
+    same_author = keras.layers.Dense(1, activation="sigmoid", name="same_author")(features)
+    return keras.Model([tweet_a, tweet_b], same_author, name="siamese_core")
+
+
+def build_training_model(core):
+    """Wrap a core model to take compact codes.
+
+    Inputs (a dict, keyed by name): codes_a, codes_b uint8 (batch, max_len);
+    length_a, length_b int32 (batch,). Output: (batch, 1) probability.
+    The core model is a layer of the result, named "siamese_core".
+    """
+    _, max_len, alphabet_size = core.inputs[0].shape
+    codes_a = keras.Input(shape=(max_len,), dtype="uint8", name="codes_a")
+    length_a = keras.Input(shape=(), dtype="int32", name="length_a")
+    codes_b = keras.Input(shape=(max_len,), dtype="uint8", name="codes_b")
+    length_b = keras.Input(shape=(), dtype="int32", name="length_b")
+    to_one_hot = OneHotCodes(alphabet_size, name="one_hot")
+    score = core([to_one_hot(codes_a, length_a), to_one_hot(codes_b, length_b)])
+    inputs = {"codes_a": codes_a, "length_a": length_a, "codes_b": codes_b, "length_b": length_b}
+    return keras.Model(inputs, score, name="siamese_tweets")
+
+
+def core_of(model):
+    """The card's core model inside a training model (or the model itself)."""
+    try:
+        return model.get_layer("siamese_core")
+    except ValueError:
+        return model
+
+
+def pair_inputs(codes_a, lengths_a, codes_b, lengths_b):
+    """The training model's input dict from two batches of compact codes."""
+    return {
+        "codes_a": codes_a,
+        "length_a": lengths_a.astype("int32"),
+        "codes_b": codes_b,
+        "length_b": lengths_b.astype("int32"),
+    }
+
+
+def head_of(model):
+    """"compare" or "concat": which head a model was built with."""
+    names = {layer.name for layer in core_of(model).layers}
+    return "compare" if "compare" in names else "concat"
+
+
+def build_code_encoder(model):
+    """Model: codes (batch, max_len) uint8, lengths (batch,) -> (batch, units) encodings.
+
+    Node 0 of the shared LSTM, fed through the one-hot layer; it shares the
+    trained weights (nothing is copied).
+    """
+    import nodes
+
+    core = core_of(model)
+    _, max_len, alphabet_size = core.inputs[0].shape
+    codes = keras.Input(shape=(max_len,), dtype="uint8", name="codes")
+    lengths = keras.Input(shape=(), dtype="int32", name="length")
+    encoding = nodes.encoder(core)(OneHotCodes(alphabet_size, name="one_hot")(codes, lengths))
+    return keras.Model({"codes": codes, "length": lengths}, encoding, name="tweet_encoder")
+
+
+def build_head(model):
+    """Model: encodings u, v (batch, units) -> (batch, 1) probability, sharing the Dense."""
+    core = core_of(model)
+    units = core.get_layer("shared_lstm").units
+    u = keras.Input(shape=(units,), name="u")
+    v = keras.Input(shape=(units,), name="v")
+    score = core.get_layer("same_author")(pair_features(u, v, head_of(core)))
+    return keras.Model([u, v], score, name="pair_head")
+
+
+def encode_tweets(model, codes, lengths, batch_size=1024):
+    """Encodings (N, units) of N tweets given as compact codes."""
+    encoder = build_code_encoder(model)
+    return encoder.predict({"codes": codes, "length": lengths.astype("int32")}, batch_size=batch_size, verbose=0)
+
+
+def symmetric_head_scores(head, u, v, batch_size=8192):
+    """(N,) mean of head(u, v) and head(v, u): the score does not depend on the order."""
+    forward = head.predict([u, v], batch_size=batch_size, verbose=0)[:, 0]
+    backward = head.predict([v, u], batch_size=batch_size, verbose=0)[:, 0]
+    return (forward + backward) / 2.0
+
+
+def score_pairs(model, codes_a, lengths_a, codes_b, lengths_b, batch_size=1024):
+    """Symmetric probabilities (N,): the mean of score(a, b) and score(b, a)."""
+    forward = model.predict(pair_inputs(codes_a, lengths_a, codes_b, lengths_b), batch_size=batch_size, verbose=0)
+    backward = model.predict(pair_inputs(codes_b, lengths_b, codes_a, lengths_a), batch_size=batch_size, verbose=0)
+    return (forward[:, 0] + backward[:, 0]) / 2.0
+
+
+def score_accounts(model, encodings_a, encodings_b):
+    """Account-level scores: the mean of the k_a × k_b symmetric pair scores.
+
+    Args:
+        encodings_a: (n, k_a, units), encodings_b: (n, k_b, units).
+    Returns:
+        (n,) probabilities.
+    """
+    n, k_a, units = encodings_a.shape
+    k_b = encodings_b.shape[1]
+    u = keras.ops.convert_to_numpy(encodings_a)[:, :, None, :].repeat(k_b, axis=2).reshape(-1, units)
+    v = keras.ops.convert_to_numpy(encodings_b)[:, None, :, :].repeat(k_a, axis=1).reshape(-1, units)
+    return symmetric_head_scores(build_head(model), u, v).reshape(n, k_a * k_b).mean(axis=1)

@@ -1,0 +1,176 @@
+"""Run folders: complete or absent, resumable, never overwritten by accident.
+
+A run writes into `OUT_DIR/NAME.partial/` and renames it to `OUT_DIR/NAME/`
+only when everything is written, so `predict.py` never meets a half-written
+model. An interrupted run keeps its `.partial` folder, with Keras'
+BackupAndRestore state in `backup/`; `python train.py --resume` continues it.
+"""
+
+import csv
+import glob
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+
+import data
+
+CONFIG_FILE = "config.json"
+# Flags that locate or continue a run, so they may differ when resuming.
+RESUME_FLAGS = {"RESUME", "OUT_DIR", "RUN_NAME", "OVERWRITE"}
+
+current_run = None  # the run being trained, for the interruption message
+
+
+class Run:
+    """One training run's folder. Files go to `path(name)`, inside the .partial folder."""
+
+    def __init__(self, final_dir, config, resumed):
+        self.final_dir = final_dir
+        self.partial_dir = final_dir + ".partial"
+        self.config = config
+        self.resumed = resumed
+        self.verbose = 1 if sys.stdout.isatty() else 2  # progress bar, or one line an epoch in logs
+
+    def path(self, name):
+        """A path inside the .partial folder, created with config.json on first use."""
+        if not os.path.isdir(self.partial_dir):
+            os.makedirs(self.partial_dir)
+            self.write_json(CONFIG_FILE, self.config)
+        return os.path.join(self.partial_dir, name)
+
+    def write_json(self, name, record):
+        data.atomic_write_text(self.path(name), json.dumps(record, indent=2, default=float) + "\n")
+
+    def saved_alphabet(self):
+        """The alphabet of the run being resumed, else None (build a new one)."""
+        path = os.path.join(self.partial_dir, "alphabet.json")
+        return data.load_alphabet(path)[0] if self.resumed and os.path.exists(path) else None
+
+    def read_history(self):
+        """history.csv as {column: [floats]}, one value per finished epoch."""
+        path = os.path.join(self.partial_dir, "history.csv")
+        if not os.path.exists(path):
+            return {}
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
+
+    def best_val_auc(self):
+        """Best validation AUC so far, so a resumed ModelCheckpoint keeps the true best."""
+        aucs = self.read_history().get("val_auc")
+        return max(aucs) if aucs else None
+
+    def forget_unfinished_epochs(self):
+        """Drop history rows of epochs that BackupAndRestore will replay."""
+        path = os.path.join(self.partial_dir, "history.csv")
+        if not os.path.exists(path):
+            return
+        done = restored_epoch(os.path.join(self.partial_dir, "backup"))
+        with open(path, newline="") as f:
+            lines = f.read().splitlines(keepends=True)
+        data.atomic_write_text(path, "".join(lines[: 1 + done]) if done else "")
+        if not done:
+            os.remove(path)
+
+    def finish(self):
+        """Rename the .partial folder to its final name; return that name."""
+        for leftover in ("best.weights.h5", "backup"):
+            target = os.path.join(self.partial_dir, leftover)
+            if os.path.isdir(target):
+                shutil.rmtree(target)
+            elif os.path.exists(target):
+                os.remove(target)
+        if os.path.exists(self.final_dir):  # only with OVERWRITE, checked at the start
+            old = f"{self.final_dir}.replaced-{os.getpid()}"
+            os.replace(self.final_dir, old)
+            os.replace(self.partial_dir, self.final_dir)
+            shutil.rmtree(old)
+        else:
+            os.replace(self.partial_dir, self.final_dir)
+        return self.final_dir
+
+
+def restored_epoch(backup_dir):
+    """How many epochs Keras' BackupAndRestore has saved in `backup_dir` (0 if none)."""
+    path = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
+
+
+def open_run(config, overrides):
+    """The run to train: a new one, or (RESUME) the interrupted one it names."""
+    global current_run
+    out_dir = config["OUT_DIR"]
+    if config["RESUME"]:
+        if config["RUN_NAME"]:
+            partial = os.path.join(out_dir, config["RUN_NAME"] + ".partial")
+        else:
+            candidates = sorted(glob.glob(os.path.join(out_dir, "*.partial")), key=os.path.getmtime)
+            if not candidates:
+                raise SystemExit(f"train.py: error: no interrupted run (*.partial) in {out_dir}/ to resume")
+            partial = candidates[-1]
+        saved = os.path.join(partial, CONFIG_FILE)
+        if not os.path.exists(saved):
+            raise SystemExit(f"train.py: error: {partial}/ is not a resumable run (no {CONFIG_FILE})")
+        with open(saved) as f:
+            saved_config = json.load(f)
+        for key, value in overrides.items():
+            if key not in RESUME_FLAGS and saved_config.get(key) != value:
+                raise SystemExit(
+                    f"train.py: error: --resume continues {partial}/ with its saved configuration; "
+                    f"drop --{key.lower().replace('_', '-')} (saved: {saved_config.get(key)!r})"
+                )
+        run = Run(partial[: -len(".partial")], {**saved_config, "RESUME": False}, resumed=True)
+        if os.path.exists(run.final_dir) and not config["OVERWRITE"]:
+            raise SystemExit(f"train.py: error: {run.final_dir}/ exists; pass --overwrite to replace it")
+        run.forget_unfinished_epochs()
+        print(f"resuming {partial}/ after epoch {restored_epoch(os.path.join(partial, 'backup'))}")
+    else:
+        name = config["RUN_NAME"] or time.strftime("%Y-%m-%d_%H%M%S")
+        final_dir = os.path.join(out_dir, name)
+        if not config["RUN_NAME"]:  # automatic names never collide
+            suffix = 2
+            while os.path.exists(final_dir) or os.path.exists(final_dir + ".partial"):
+                final_dir = os.path.join(out_dir, f"{name}-{suffix}")
+                suffix += 1
+        if os.path.exists(final_dir) and not config["OVERWRITE"]:
+            raise SystemExit(
+                f"train.py: error: {final_dir}/ exists; choose another --run-name or pass --overwrite"
+            )
+        if os.path.exists(final_dir + ".partial"):
+            if not config["OVERWRITE"]:
+                raise SystemExit(
+                    f"train.py: error: {final_dir}.partial/ is an interrupted run; continue it with "
+                    f"--resume --run-name {os.path.basename(final_dir)}, or pass --overwrite to start over"
+                )
+            shutil.rmtree(final_dir + ".partial")
+        run = Run(final_dir, {**config, "RUN_NAME": os.path.basename(final_dir)}, resumed=False)
+    current_run = run
+    return run
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run_cli(main, argv, prog):
+    """Run `main(argv)`: bad input ends in one line on stderr and exit 1, never a traceback."""
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # SIGTERM stops like Ctrl-C
+    try:
+        main(argv)
+        return 0
+    except data.DataError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        message = f"{prog}: interrupted"
+        if current_run is not None and os.path.isdir(current_run.partial_dir):
+            name = os.path.basename(current_run.final_dir)
+            message += f"; continue with: python train.py --resume --run-name {name}"
+        print(message, file=sys.stderr)
+        return 130

@@ -1,0 +1,84 @@
+"""End to end through the command line: train.py, then predict.py on its run folder."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import REPO, write_csv
+
+TINY = ["--epochs", "2", "--pairs-per-epoch", "96", "--eval-pairs", "48", "--batch-size", "32",
+        "--units", "8", "--max-len", "48", "--account-sizes", "1,2"]
+
+
+def run(script, *args, cwd=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, script), *args],
+        capture_output=True, text=True, cwd=cwd or REPO, env=env, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny training run shared by the tests below: (run_dir, stdout)."""
+    tmp = tmp_path_factory.mktemp("cli")
+    rows = []
+    habits = ["!!!", "...", " lol", " #tbt", " :)", "?!", " xx", " -J", " ^MK", " ok.", " 🙂", " ~z"]
+    for author, habit in enumerate(habits):
+        for i in range(8):
+            rows.append((f"user_{author:02d}", f"note {i} about {'abcdefgh'[i]} things{habit}"))
+    csv_path = write_csv(tmp / "tweets.csv", ["author", "text"], rows)
+    result = run("train.py", "--data", csv_path, "--out-dir", str(tmp / "runs"), "--run-name", "tiny", *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return str(tmp / "runs" / "tiny"), result.stdout
+
+
+def test_train_writes_a_complete_run_folder(trained):
+    run_dir, stdout = trained
+    for name in ("model.keras", "alphabet.json", "metrics.json", "history.csv", "plots.png", "config.json"):
+        assert os.path.isfile(os.path.join(run_dir, name)), name
+    assert os.listdir(os.path.join(run_dir, "logs"))  # TensorBoard
+    assert not os.path.exists(run_dir + ".partial")
+    assert not os.path.exists(os.path.join(run_dir, "backup"))
+    assert f"outputs: {run_dir}/" in stdout
+    history = pd.read_csv(os.path.join(run_dir, "history.csv"))
+    assert history["epoch"].tolist() == [0, 1] and "val_auc" in history
+
+
+def test_metrics_json_holds_the_pan_suite_for_validation_and_test(trained):
+    run_dir, _ = trained
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        report = json.load(f)
+    for part in ("validation", "test"):
+        for key in ("auc", "c_at_1", "f1", "f05u", "brier", "overall", "accuracy", "threshold", "accuracy_at_threshold"):
+            assert isinstance(report[part][key], float), (part, key)
+        five = [report[part][k] for k in ("auc", "c_at_1", "f1", "f05u", "brier")]
+        assert report[part]["overall"] == pytest.approx(sum(five) / 5)
+    assert set(report["test_accounts"]) == {"k=1", "k=2"}
+    assert report["best_epoch"] in (1, 2)
+
+
+def test_predict_one_pair_prints_a_symmetric_probability(trained):
+    run_dir, _ = trained
+    ab = run("predict.py", run_dir, "--a", "note 1 about b things!!!", "--b", "note 9 lol")
+    ba = run("predict.py", run_dir, "--a", "note 9 lol", "--b", "note 1 about b things!!!")
+    assert ab.returncode == 0, ab.stderr[-2000:]
+    assert 0.0 <= float(ab.stdout) <= 1.0
+    assert ab.stdout == ba.stdout
+
+
+def test_predict_csv_keeps_rows_in_order_and_adds_score(trained, tmp_path):
+    run_dir, _ = trained
+    rows = [("x!!!", "y!!!", "keep1"), ("a lol", "b :)", "keep2"), ("x!!!", "y!!!", "keep3")]
+    pairs = write_csv(tmp_path / "pairs.csv", ["text_a", "text_b", "note"], rows)
+    out = tmp_path / "scores.csv"
+    result = run("predict.py", run_dir, pairs, "-o", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    scored = pd.read_csv(out)
+    assert scored.columns.tolist() == ["text_a", "text_b", "note", "score"]
+    assert scored["note"].tolist() == ["keep1", "keep2", "keep3"]
+    assert scored["score"][0] == scored["score"][2]
+    assert scored["score"].between(0, 1).all()

@@ -1,0 +1,124 @@
+"""model.py: one shared LSTM, the two heads, the in-graph one-hot, saving."""
+
+import keras
+import numpy as np
+import pytest
+
+import data
+import model as siamese
+import nodes
+
+TEXTS_A = ["hello there!!!", "the cat sat on the mat", "LOUD NOISES", "x"]
+TEXTS_B = ["good morning...", "the cat sat on the mat", "quiet please", "🙂🙂"]
+ALPHABET = data.build_alphabet(TEXTS_A + TEXTS_B)
+
+
+def small_model(head="compare", units=8, max_len=24):
+    keras.utils.set_random_seed(0)
+    core = siamese.build_model(max_len=max_len, alphabet_size=256, units=units, head=head)
+    return core, siamese.build_training_model(core)
+
+
+def encodings_probe(core):
+    """A model returning both branches' encodings, u and v."""
+    lstm = core.get_layer("shared_lstm")
+    return keras.Model(core.inputs, [nodes.get_output_at(lstm, 0), nodes.get_output_at(lstm, 1)])
+
+
+def encoded(texts, max_len=24):
+    return data.encode(texts, ALPHABET, max_len=max_len)
+
+
+def test_one_lstm_instance_one_weight_set_used_by_both_branches():
+    core, _ = small_model()
+    lstms = [layer for layer in core.layers if isinstance(layer, keras.layers.LSTM)]
+    assert len(lstms) == 1
+    lstm = lstms[0]
+    # Called twice (two nodes), yet the whole model holds one kernel, recurrent
+    # kernel and bias for the LSTM, plus the Dense layer's kernel and bias.
+    assert len(nodes._nodes(lstm)) == 2
+    assert {id(w) for w in core.weights} == {id(w) for w in lstm.weights + core.get_layer("same_author").weights}
+    assert len(lstm.weights) == 3
+    # Identical tweets on both sides give identical encodings.
+    probe = encodings_probe(core)
+    x = data.one_hot(*encoded(TEXTS_A)[:2])
+    u, v = probe.predict([x, x], verbose=0)
+    np.testing.assert_array_equal(u, v)
+
+
+def test_changing_the_shared_weights_changes_both_branches():
+    core, _ = small_model()
+    lstm = core.get_layer("shared_lstm")
+    probe = encodings_probe(core)
+    xa = data.one_hot(*encoded(TEXTS_A)[:2])
+    xb = data.one_hot(*encoded(TEXTS_B)[:2])
+    before = probe.predict([xa, xb], verbose=0)
+    lstm.set_weights([w * 2 for w in lstm.get_weights()])
+    after = probe.predict([xa, xb], verbose=0)
+    assert not np.allclose(before[0], after[0]) and not np.allclose(before[1], after[1])
+
+
+@pytest.mark.parametrize("head, width", [("compare", 32), ("concat", 16)])
+def test_heads_feed_one_logistic_regression(head, width):
+    core, _ = small_model(head)
+    dense = core.get_layer("same_author")
+    assert dense.kernel.shape == (width, 1)
+    assert dense.activation is keras.activations.sigmoid
+    assert [layer for layer in core.layers if isinstance(layer, keras.layers.Dense)] == [dense]
+
+
+def test_compare_head_features_are_u_v_absdiff_product():
+    core, _ = small_model("compare")
+    lstm = core.get_layer("shared_lstm")
+    u_node, v_node = nodes.get_output_at(lstm, 0), nodes.get_output_at(lstm, 1)
+    probe = keras.Model(core.inputs, [u_node, v_node, core.get_layer("compare").output])
+    xa = data.one_hot(*encoded(TEXTS_A)[:2])
+    xb = data.one_hot(*encoded(TEXTS_B)[:2])
+    u, v, features = probe.predict([xa, xb], verbose=0)
+    np.testing.assert_allclose(features, np.concatenate([u, v, np.abs(u - v), u * v], axis=1), atol=1e-7)
+
+
+def test_unknown_head_is_refused():
+    with pytest.raises(ValueError, match="head must be one of"):
+        siamese.build_model(head="cosine")
+
+
+def test_in_graph_one_hot_gives_the_same_scores_as_one_hot_arrays():
+    core, net = small_model()
+    a, b = encoded(TEXTS_A), encoded(TEXTS_B)
+    from_codes = net.predict(siamese.pair_inputs(a.codes, a.lengths, b.codes, b.lengths), verbose=0)
+    from_arrays = core.predict([data.one_hot(a.codes, a.lengths), data.one_hot(b.codes, b.lengths)], verbose=0)
+    np.testing.assert_allclose(from_codes, from_arrays, atol=1e-6)
+
+
+def test_save_load_with_safe_mode_gives_identical_scores(tmp_path):
+    _, net = small_model()
+    a, b = encoded(TEXTS_A), encoded(TEXTS_B)
+    inputs = siamese.pair_inputs(a.codes, a.lengths, b.codes, b.lengths)
+    net.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), net.predict(inputs, verbose=0))
+
+
+def test_symmetric_scores_do_not_depend_on_the_order():
+    _, net = small_model()
+    a, b = encoded(TEXTS_A), encoded(TEXTS_B)
+    ab = siamese.score_pairs(net, a.codes, a.lengths, b.codes, b.lengths)
+    ba = siamese.score_pairs(net, b.codes, b.lengths, a.codes, a.lengths)
+    np.testing.assert_allclose(ab, ba, atol=1e-7)
+    one_way = net.predict(siamese.pair_inputs(a.codes, a.lengths, b.codes, b.lengths), verbose=0)[:, 0]
+    assert not np.allclose(ab, one_way)  # the compare head is not symmetric by itself
+
+
+def test_account_score_of_single_tweets_equals_the_pair_score():
+    _, net = small_model()
+    a, b = encoded(TEXTS_A), encoded(TEXTS_B)
+    u = siamese.encode_tweets(net, a.codes, a.lengths)
+    v = siamese.encode_tweets(net, b.codes, b.lengths)
+    accounts = siamese.score_accounts(net, u[:, None], v[:, None])
+    pairs = siamese.score_pairs(net, a.codes, a.lengths, b.codes, b.lengths)
+    np.testing.assert_allclose(accounts, pairs, atol=1e-6)
+    # k × k: the mean of every cross pair.
+    both = siamese.score_accounts(net, u[None, :2], v[None, :3])[0]
+    cross = [siamese.score_accounts(net, u[None, [i]], v[None, [j]])[0] for i in range(2) for j in range(3)]
+    assert both == pytest.approx(np.mean(cross), abs=1e-6)

@@ -1,0 +1,224 @@
+"""Train the siamese tweet model: were these two tweets written by the same person?
+
+    python train.py                         # the embedded synthetic sample
+    python train.py --data my.csv --epochs 3
+    python train.py --resume                # continue an interrupted run
+    python train.py --help                  # every constant, with its default
+
+The constants below are the whole configuration. Edit them here, or override
+any of them on the command line (--batch-size 64 sets BATCH_SIZE).
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+
+import sys
+
+# -----------------------------------------------------------------------------
+# Configuration
+DATA = "data/sample_tweets.csv"  # author,text or text_a,text_b,same_author
+EPOCHS = 10
+BATCH_SIZE = 256
+PAIRS_PER_EPOCH = 8192  # fresh balanced training pairs drawn every epoch (author,text data)
+EVAL_PAIRS = 4000  # validation pairs and test pairs, drawn once with SEED
+UNITS = 64  # size of the shared LSTM's encoding
+HEAD = "compare"  # "compare": [u, v, |u-v|, u*v]; "concat": [u, v], the Keras guide's
+MAX_LEN = 280  # characters per tweet
+ALPHABET_SIZE = 256  # one-hot dimensions: the 255 most frequent characters + "other"
+OPTIMIZER = "rmsprop"
+LEARNING_RATE = 1e-3
+VAL_FRACTION = 0.15  # of the authors (or of the rows of a pairs file)
+TEST_FRACTION = 0.15
+ACCOUNT_SIZES = "1,5,10"  # test AUC when each side holds k tweets of one account
+SEED = 1337
+OUT_DIR = "runs"
+RUN_NAME = ""  # empty: the start time, e.g. runs/2026-11-26_170512
+OVERWRITE = False  # replace an existing run folder of the same name
+RESUME = False  # continue the newest interrupted run in OUT_DIR (or RUN_NAME)
+# -----------------------------------------------------------------------------
+
+CONFIG_KEYS = [key for key in list(globals()) if key.isupper() and not key.startswith("_")]
+
+
+def read_command_line(argv, defaults):
+    """Overrides of the constants above from the command line: {NAME: value}."""
+    import argparse
+
+    class OneLineParser(argparse.ArgumentParser):
+        def error(self, message):  # one line, no usage block
+            self.exit(2, f"train.py: error: {message} (see python train.py --help)\n")
+
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for key in CONFIG_KEYS:
+        default = defaults[key]
+        flags = [f"--{key.lower().replace('_', '-')}"]
+        if "_" in key:
+            flags.append(f"--{key.lower()}")
+        if isinstance(default, bool):
+            parser.add_argument(*flags, dest=key, action="store_true", help=f"default: {default}")
+        else:
+            parser.add_argument(*flags, dest=key, type=type(default), metavar=key, help=f"default: {default}")
+    given = vars(parser.parse_args(argv))
+    return {key: value for key, value in given.items() if value not in (None, False)}
+
+
+def check_config(config):
+    """One-line errors for values that cannot work."""
+    problems = []
+    for key in ("EPOCHS", "BATCH_SIZE", "PAIRS_PER_EPOCH", "EVAL_PAIRS", "UNITS", "MAX_LEN"):
+        if config[key] < 1:
+            problems.append(f"--{key.lower().replace('_', '-')} must be at least 1, not {config[key]}")
+    if not 2 <= config["ALPHABET_SIZE"] <= 256:
+        problems.append(f"--alphabet-size must be 2..256 (codes are uint8), not {config['ALPHABET_SIZE']}")
+    for key in ("VAL_FRACTION", "TEST_FRACTION"):
+        if not 0 < config[key] < 1:
+            problems.append(f"--{key.lower().replace('_', '-')} must be between 0 and 1, not {config[key]}")
+    if config["VAL_FRACTION"] + config["TEST_FRACTION"] >= 1:
+        problems.append("--val-fraction + --test-fraction must leave some data to train on")
+    if config["HEAD"] not in ("compare", "concat"):
+        problems.append(f"--head must be compare or concat, not {config['HEAD']!r}")
+    if config["LEARNING_RATE"] <= 0:
+        problems.append(f"--learning-rate must be positive, not {config['LEARNING_RATE']}")
+    try:
+        sizes = [int(k) for k in str(config["ACCOUNT_SIZES"]).split(",") if k.strip()]
+        if any(k < 1 for k in sizes):
+            raise ValueError
+    except ValueError:
+        problems.append(f"--account-sizes must be positive integers like 1,5,10, not {config['ACCOUNT_SIZES']!r}")
+    if problems:
+        raise SystemExit(f"train.py: error: {problems[0]}")
+
+
+def main(argv):
+    import run_folder
+
+    defaults = {key: globals()[key] for key in CONFIG_KEYS}
+    overrides = read_command_line(argv, defaults)
+    config = {**defaults, **overrides}
+    check_config(config)
+    run = run_folder.open_run(config, overrides)  # the run folder, new or resumed
+    config = run.config
+    print(f"run folder (in progress): {run.partial_dir}")
+
+    # Heavy imports after the cheap checks, so a typo fails fast.
+    import keras
+    import numpy as np
+
+    import data
+    import metrics
+    import model as siamese
+    import plots
+
+    keras.utils.set_random_seed(config["SEED"])  # weights, shuffles: identical runs on CPU
+
+    # -------------------------------------------------------------------------
+    # Data: tweets encoded once as compact codes; pairs are indices into them.
+    fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
+    alphabet = run.saved_alphabet()
+    corpus = data.load_corpus(config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet)
+    data.save_alphabet(corpus.alphabet, run.path("alphabet.json"), config["ALPHABET_SIZE"], config["MAX_LEN"])
+    print(f"data: {config['DATA']}: {len(corpus.codes)} distinct tweets")
+    for note in corpus.notes:
+        print(f"  {note}")
+
+    def train_pairs(epoch):
+        # Fresh pairs every epoch, a pure function of (SEED, epoch): resumable.
+        rng = np.random.default_rng([config["SEED"], 1, epoch])
+        pairs = data.split_pairs(corpus, 0, config["PAIRS_PER_EPOCH"], rng)
+        order = rng.permutation(len(pairs.label))
+        return data.Pairs(pairs.a[order], pairs.b[order], pairs.label[order])
+
+    eval_pairs = {
+        part: data.split_pairs(corpus, part, config["EVAL_PAIRS"], np.random.default_rng([config["SEED"], 2, part]))
+        for part in (1, 2)
+    }
+    train_batches = data.PairBatches(corpus, train_pairs, config["BATCH_SIZE"])
+    val_batches = data.PairBatches(corpus, lambda epoch: eval_pairs[1], config["BATCH_SIZE"])
+
+    # -------------------------------------------------------------------------
+    # Model: one shared LSTM on both tweets, a head, one logistic regression.
+    core = siamese.build_model(config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"])
+    net = siamese.build_training_model(core)
+    core.summary()
+    optimizer = keras.optimizers.get({"class_name": config["OPTIMIZER"], "config": {"learning_rate": config["LEARNING_RATE"]}})
+    net.compile(
+        optimizer=optimizer,
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+
+    # -------------------------------------------------------------------------
+    # Training: Keras' progress bar; the best epoch by validation AUC is kept;
+    # BackupAndRestore makes an interrupted run resumable with --resume.
+    callbacks = [
+        keras.callbacks.LambdaCallback(on_epoch_begin=train_batches.set_epoch),
+        keras.callbacks.CSVLogger(run.path("history.csv"), append=True),
+        keras.callbacks.ModelCheckpoint(
+            run.path("best.weights.h5"),
+            monitor="val_auc",
+            mode="max",
+            save_best_only=True,
+            save_weights_only=True,
+            initial_value_threshold=run.best_val_auc(),
+        ),
+        keras.callbacks.TensorBoard(run.path("logs")),
+        keras.callbacks.BackupAndRestore(run.path("backup")),
+    ]
+    net.fit(train_batches, validation_data=val_batches, epochs=config["EPOCHS"], callbacks=callbacks, verbose=run.verbose)
+    net.load_weights(run.path("best.weights.h5"))
+
+    # -------------------------------------------------------------------------
+    # Evaluation: symmetric scores, PAN metrics, threshold tuned on validation.
+    scores, labels = {}, {}
+    for part in (1, 2):
+        pairs = eval_pairs[part]
+        scores[part] = siamese.score_pairs(
+            net, corpus.codes[pairs.a], corpus.lengths[pairs.a], corpus.codes[pairs.b], corpus.lengths[pairs.b]
+        )
+        labels[part] = pairs.label
+    threshold, val_accuracy = metrics.best_threshold(labels[1], scores[1])
+    report = {"validation": metrics.pan_metrics(labels[1], scores[1]), "test": metrics.pan_metrics(labels[2], scores[2])}
+    report["validation"].update(threshold=threshold, accuracy_at_threshold=val_accuracy)
+    report["test"].update(threshold=threshold, accuracy_at_threshold=metrics.accuracy_at(labels[2], scores[2], threshold))
+    if corpus.author_ids is not None:
+        # Account-level verification: k tweets a side, score = mean of the k×k pair scores.
+        test_tweets = np.flatnonzero(corpus.split == 2)
+        encodings = siamese.encode_tweets(net, corpus.codes[test_tweets], corpus.lengths[test_tweets])
+        report["test_accounts"] = {}
+        for k in [int(k) for k in str(config["ACCOUNT_SIZES"]).split(",") if k.strip()]:
+            rng = np.random.default_rng([config["SEED"], 3, k])
+            drawn = data.draw_account_pairs(corpus.author_ids[test_tweets], k, config["EVAL_PAIRS"] // 4, rng)
+            if drawn is None:  # no test author has 2k tweets
+                report["test_accounts"][f"k={k}"] = None
+                continue
+            side_a, side_b, label = drawn
+            account_scores = siamese.score_accounts(net, encodings[side_a], encodings[side_b])
+            report["test_accounts"][f"k={k}"] = metrics.auc(label, account_scores)
+    history = run.read_history()
+    report["best_epoch"] = int(np.argmax(history["val_auc"])) + 1 if history.get("val_auc") else None
+    report["epochs"] = len(history.get("loss", []))
+    report["data"] = {"path": config["DATA"], "tweets": int(len(corpus.codes)), "notes": corpus.notes}
+    report["config"] = config
+    run.write_json("metrics.json", report)
+    plots.save_run_plot(run.path("plots.png"), history, labels[2], scores[2])
+    net.save(run.path("model.keras"))
+
+    test = report["test"]
+    print(
+        f"test: AUC {test['auc']:.3f}  c@1 {test['c_at_1']:.3f}  F1 {test['f1']:.3f}  "
+        f"F0.5u {test['f05u']:.3f}  1-Brier {test['brier']:.3f}  overall {test['overall']:.3f}  "
+        f"accuracy {test['accuracy_at_threshold']:.3f} at threshold {threshold:.3f}"
+    )
+    for k, auc in report.get("test_accounts", {}).items():
+        print(f"test AUC, accounts with {k} tweets a side: " + (f"{auc:.3f}" if auc is not None else "n/a (too few tweets)"))
+    final_dir = run.finish()
+    print(f"outputs: {final_dir}/ (model.keras, alphabet.json, metrics.json, history.csv, plots.png, logs/)")
+    print(f"try:     python predict.py {final_dir} --a \"first tweet\" --b \"second tweet\"")
+    return final_dir
+
+
+if __name__ == "__main__":
+    import run_folder
+
+    sys.exit(run_folder.run_cli(main, sys.argv[1:], "train.py"))
