@@ -488,37 +488,63 @@ def split_pairs(corpus, part, n_pairs, rng):
     return Pairs(members[drawn.a].astype(np.int32), members[drawn.b].astype(np.int32), drawn.label)
 
 
+def training_pairs(corpus, epoch, n_pairs, seed):
+    """The training pairs of one epoch, shuffled: a pure function of (seed, epoch).
+
+    Fresh pairs each epoch for author,text data; the same rows reshuffled for a
+    pairs file. Being a function of the epoch makes resumed runs identical.
+    """
+    rng = np.random.default_rng([seed, 1, epoch])
+    pairs = split_pairs(corpus, 0, n_pairs, rng)
+    order = rng.permutation(len(pairs.label))
+    return Pairs(pairs.a[order], pairs.b[order], pairs.label[order])
+
+
+def evaluation_pairs(corpus, part, n_pairs, seed):
+    """Validation (part 1) or test (part 2) pairs, drawn once with a fixed seed."""
+    return split_pairs(corpus, part, n_pairs, np.random.default_rng([seed, 2, part]))
+
+
 class PairBatches(keras.utils.PyDataset):
     """Batches of pairs for `model.fit`: ({codes_a, length_a, codes_b, length_b}, label).
 
-    `pairs_for_epoch(epoch) -> Pairs` gives each epoch's pairs (fresh pairs, or
-    the same pairs reshuffled). `set_epoch` is called by a callback at the start
-    of every epoch, so a resumed run sees exactly the pairs an unbroken run would.
+    Batch i belongs to epoch `first_epoch + i // steps_per_epoch` and holds
+    rows of `pairs_for_epoch(epoch)`: a pure function of the index. Keras
+    prefetches the next epoch's first batches before any epoch callback runs,
+    so epoch state set by a callback would race; an index never does. Fit with
+    `steps_per_epoch=batches.steps_per_epoch`; a resumed run passes the epoch
+    it resumes at as `first_epoch` and sees exactly the batches an unbroken run sees.
     """
 
-    def __init__(self, corpus, pairs_for_epoch, batch_size, **kwargs):
+    def __init__(self, corpus, pairs_for_epoch, batch_size, epochs=1, first_epoch=0, **kwargs):
         super().__init__(**kwargs)
         self.codes, self.lengths = corpus.codes, corpus.lengths
         self.pairs_for_epoch = pairs_for_epoch
         self.batch_size = batch_size
-        self.set_epoch(0)
+        self.first_epoch, self.epochs = first_epoch, epochs
+        self._epoch, self._pairs = None, None
+        self.steps_per_epoch = -(-len(self.pairs(first_epoch).label) // batch_size)
 
-    def set_epoch(self, epoch, logs=None):
-        self.pairs = self.pairs_for_epoch(epoch)
+    def pairs(self, epoch):
+        if epoch != self._epoch:
+            self._epoch, self._pairs = epoch, self.pairs_for_epoch(epoch)
+        return self._pairs
 
     def __len__(self):
-        return -(-len(self.pairs.label) // self.batch_size)
+        return (self.epochs - self.first_epoch) * self.steps_per_epoch
 
     def __getitem__(self, index):
-        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        a, b = self.pairs.a[rows], self.pairs.b[rows]
+        epoch, step = divmod(index, self.steps_per_epoch)
+        pairs = self.pairs(self.first_epoch + epoch)
+        rows = slice(step * self.batch_size, (step + 1) * self.batch_size)
+        a, b = pairs.a[rows], pairs.b[rows]
         inputs = {
             "codes_a": self.codes[a],
             "length_a": self.lengths[a].astype(np.int32),
             "codes_b": self.codes[b],
             "length_b": self.lengths[b].astype(np.int32),
         }
-        return inputs, self.pairs.label[rows].astype(np.float32)[:, None]
+        return inputs, pairs.label[rows].astype(np.float32)[:, None]
 
 
 def draw_account_pairs(author_ids, k, n_pairs, rng):

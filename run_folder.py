@@ -32,6 +32,7 @@ class Run:
         self.partial_dir = final_dir + ".partial"
         self.config = config
         self.resumed = resumed
+        self.first_epoch = 0  # epochs already done, when resuming
         self.verbose = 1 if sys.stdout.isatty() else 2  # progress bar, or one line an epoch in logs
 
     def path(self, name):
@@ -68,7 +69,7 @@ class Run:
         path = os.path.join(self.partial_dir, "history.csv")
         if not os.path.exists(path):
             return
-        done = restored_epoch(os.path.join(self.partial_dir, "backup"))
+        done = self.first_epoch
         with open(path, newline="") as f:
             lines = f.read().splitlines(keepends=True)
         data.atomic_write_text(path, "".join(lines[: 1 + done]) if done else "")
@@ -77,12 +78,9 @@ class Run:
 
     def finish(self):
         """Rename the .partial folder to its final name; return that name."""
-        for leftover in ("best.weights.h5", "backup"):
-            target = os.path.join(self.partial_dir, leftover)
-            if os.path.isdir(target):
-                shutil.rmtree(target)
-            elif os.path.exists(target):
-                os.remove(target)
+        for checkpoint in glob.glob(os.path.join(self.partial_dir, "best-*.weights.h5")):
+            os.remove(checkpoint)  # model.keras holds the best weights now
+        shutil.rmtree(os.path.join(self.partial_dir, "backup"), ignore_errors=True)
         if os.path.exists(self.final_dir):  # only with OVERWRITE, checked at the start
             old = f"{self.final_dir}.replaced-{os.getpid()}"
             os.replace(self.final_dir, old)
@@ -100,6 +98,35 @@ def restored_epoch(backup_dir):
         return 0
     with open(path) as f:
         return int(json.load(f)["epoch"])
+
+
+def repair_backup(backup_dir):
+    """Make the backup a consistent (weights, epoch) pair after a kill at any point.
+
+    BackupAndRestore(double_checkpoint=True) copies the pair to *.bkp, then
+    writes the weights, then the epoch file; neither write is atomic. If the
+    kill came mid-way, the epoch file is unreadable or older than the weights:
+    fall back to the *.bkp pair, or, with none, start over (runs are
+    deterministic, so starting over gives the same result, only later).
+    """
+    weights = os.path.join(backup_dir, "latest.weights.h5")
+    epoch_file = os.path.join(backup_dir, "training_metadata.json")
+
+    def consistent(weights, epoch_file):
+        try:
+            with open(epoch_file) as f:
+                int(json.load(f)["epoch"])
+            return os.path.getmtime(epoch_file) >= os.path.getmtime(weights)
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+
+    if not os.path.isdir(backup_dir) or consistent(weights, epoch_file):
+        return
+    if consistent(weights + ".bkp", epoch_file + ".bkp"):
+        os.replace(weights + ".bkp", weights)
+        os.replace(epoch_file + ".bkp", epoch_file)
+    else:
+        shutil.rmtree(backup_dir)
 
 
 def open_run(config, overrides):
@@ -128,8 +155,10 @@ def open_run(config, overrides):
         run = Run(partial[: -len(".partial")], {**saved_config, "RESUME": False}, resumed=True)
         if os.path.exists(run.final_dir) and not config["OVERWRITE"]:
             raise SystemExit(f"train.py: error: {run.final_dir}/ exists; pass --overwrite to replace it")
+        repair_backup(os.path.join(partial, "backup"))
+        run.first_epoch = restored_epoch(os.path.join(partial, "backup"))
         run.forget_unfinished_epochs()
-        print(f"resuming {partial}/ after epoch {restored_epoch(os.path.join(partial, 'backup'))}")
+        print(f"resuming {partial}/ after epoch {run.first_epoch}")
     else:
         name = config["RUN_NAME"] or time.strftime("%Y-%m-%d_%H%M%S")
         final_dir = os.path.join(out_dir, name)

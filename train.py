@@ -122,18 +122,11 @@ def main(argv):
     for note in corpus.notes:
         print(f"  {note}")
 
-    def train_pairs(epoch):
-        # Fresh pairs every epoch, a pure function of (SEED, epoch): resumable.
-        rng = np.random.default_rng([config["SEED"], 1, epoch])
-        pairs = data.split_pairs(corpus, 0, config["PAIRS_PER_EPOCH"], rng)
-        order = rng.permutation(len(pairs.label))
-        return data.Pairs(pairs.a[order], pairs.b[order], pairs.label[order])
+    def train_pairs(epoch):  # fresh pairs every epoch, a pure function of (SEED, epoch)
+        return data.training_pairs(corpus, epoch, config["PAIRS_PER_EPOCH"], config["SEED"])
 
-    eval_pairs = {
-        part: data.split_pairs(corpus, part, config["EVAL_PAIRS"], np.random.default_rng([config["SEED"], 2, part]))
-        for part in (1, 2)
-    }
-    train_batches = data.PairBatches(corpus, train_pairs, config["BATCH_SIZE"])
+    eval_pairs = {part: data.evaluation_pairs(corpus, part, config["EVAL_PAIRS"], config["SEED"]) for part in (1, 2)}
+    train_batches = data.PairBatches(corpus, train_pairs, config["BATCH_SIZE"], config["EPOCHS"], run.first_epoch)
     val_batches = data.PairBatches(corpus, lambda epoch: eval_pairs[1], config["BATCH_SIZE"])
 
     # -------------------------------------------------------------------------
@@ -152,10 +145,9 @@ def main(argv):
     # Training: Keras' progress bar; the best epoch by validation AUC is kept;
     # BackupAndRestore makes an interrupted run resumable with --resume.
     callbacks = [
-        keras.callbacks.LambdaCallback(on_epoch_begin=train_batches.set_epoch),
         keras.callbacks.CSVLogger(run.path("history.csv"), append=True),
         keras.callbacks.ModelCheckpoint(
-            run.path("best.weights.h5"),
+            run.path("best-{epoch:03d}.weights.h5"),  # one file an improvement: a kill never spoils the best
             monitor="val_auc",
             mode="max",
             save_best_only=True,
@@ -163,10 +155,20 @@ def main(argv):
             initial_value_threshold=run.best_val_auc(),
         ),
         keras.callbacks.TensorBoard(run.path("logs")),
-        keras.callbacks.BackupAndRestore(run.path("backup")),
+        keras.callbacks.BackupAndRestore(run.path("backup"), double_checkpoint=True),
     ]
-    net.fit(train_batches, validation_data=val_batches, epochs=config["EPOCHS"], callbacks=callbacks, verbose=run.verbose)
-    net.load_weights(run.path("best.weights.h5"))
+    net.fit(
+        train_batches,
+        steps_per_epoch=train_batches.steps_per_epoch,
+        shuffle=False,  # the pairs come shuffled; Keras' batch shuffle would mix epochs and break resuming
+        validation_data=val_batches,
+        epochs=config["EPOCHS"],
+        callbacks=callbacks,
+        verbose=run.verbose,
+    )
+    history = run.read_history()
+    best_epoch = int(np.argmax(history["val_auc"])) + 1  # the first best, as ModelCheckpoint kept it
+    net.load_weights(run.path(f"best-{best_epoch:03d}.weights.h5"))
 
     # -------------------------------------------------------------------------
     # Evaluation: symmetric scores, PAN metrics, threshold tuned on validation.
@@ -195,9 +197,8 @@ def main(argv):
             side_a, side_b, label = drawn
             account_scores = siamese.score_accounts(net, encodings[side_a], encodings[side_b])
             report["test_accounts"][f"k={k}"] = metrics.auc(label, account_scores)
-    history = run.read_history()
-    report["best_epoch"] = int(np.argmax(history["val_auc"])) + 1 if history.get("val_auc") else None
-    report["epochs"] = len(history.get("loss", []))
+    report["best_epoch"] = best_epoch
+    report["epochs"] = len(history["loss"])
     report["data"] = {"path": config["DATA"], "tweets": int(len(corpus.codes)), "notes": corpus.notes}
     report["config"] = config
     run.write_json("metrics.json", report)
