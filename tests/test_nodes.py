@@ -94,9 +94,9 @@ def test_keras3_layer_output_silently_returns_node_0(shared):
     lstm, a, _, encoded_a, encoded_b = shared
     try:
         output, input_ = lstm.output, lstm.input
-    except Exception as error:  # Keras fixed the trap: update docs/nodes_section.md
+    except Exception as error:  # Keras fixed the trap: update the README's nodes section
         pytest.fail(f"Keras {keras.__version__} now raises on `layer.output` of a shared layer ({error!r}); "
-                    "update the trap described in docs/nodes_section.md and nodes.py")
+                    "update the trap described in README.md and nodes.py")
     assert output is encoded_a and output is not encoded_b, "layer.output is no longer node 0: update the docs"
     assert input_ is a
     for removed in ("get_output_at", "get_input_at", "get_output_shape_at", "get_input_shape_at",
@@ -385,9 +385,10 @@ def test_encoder_without_a_shared_layer_says_so():
 
 
 def test_readme_section_code_runs():
-    text = (Path(__file__).resolve().parents[1] / "docs" / "nodes_section.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = readme.split("## Shared layers and nodes", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) >= 3
     namespace = {}
     for block in blocks:  # one namespace: later blocks use earlier names, as a reader would
-        exec(compile(block, "docs/nodes_section.md", "exec"), namespace)
+        exec(compile(block, "README.md (Shared layers and nodes)", "exec"), namespace)
