@@ -43,7 +43,9 @@ class DataError(ValueError):
             if part
         )
         prefix = f"{path}: " if path else ""
-        super().__init__(prefix + (f"{where}: " if where else "") + message)
+        text = prefix + (f"{where}: " if where else "") + str(message)
+        # One line, always: a stray line break (in a path, a library's message) is escaped.
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
         self.path, self.row, self.column = path, row, column
 
 
@@ -168,24 +170,58 @@ def read_csv(path, require_labels=True, progress=None, keep_columns=False):
     Extra columns are ignored (kept with `keep_columns`). With
     `require_labels=False` a pairs file needs no same_author column, and any
     given is passed through unchecked. Returns (kind, frame): kind "pairs" or
-    "tweets", a frame of str columns plus `row` (the spreadsheet row number).
-    Raises DataError naming the file, row and column of the first problem.
+    "tweets", a frame of str columns plus `row` (the spreadsheet row number:
+    the header is row 1, and a quoted text spanning several lines is one row).
+
+    Repairs, silent because they lose nothing:
+    - a UTF-8 byte-order mark is dropped; CRLF, LF or CR line endings all work;
+    - a line break inside a quoted text is read as "\\n", whatever the file's
+      line endings (no "\\r" is left in a text);
+    - blank lines are kept as rows with empty cells, so row numbers match the
+      file; like any row with an empty text they are then skipped and counted
+      (`drop_empty_texts`), and a blank line needs no label.
+    Texts are otherwise kept as they are: no trimming, no Unicode normalisation;
+    the literal text "NaN" is a text.
+
+    Raises DataError naming the file, row and column of the first problem:
+    missing or empty file, a directory, no data rows, an unknown header or a
+    missing column, a row with more fields than the header, an unclosed quote,
+    bytes that are not UTF-8, a label other than 0 or 1.
     """
+    import re
+    import warnings
+
     path = os.fspath(path)
+    expected = "the first row must be the header author,text or text_a,text_b,same_author"
     if not os.path.exists(path):
         raise DataError("no such file", path)
     if os.path.isdir(path):
         raise DataError("is a directory, not a CSV file", path)
     size = os.path.getsize(path)
     if size == 0:
-        raise DataError("file is empty; expected a header author,text or text_a,text_b,same_author", path)
+        raise DataError(f"file is empty; {expected}", path)
     if progress is None:
         progress = size > 20_000_000
-    # surrogateescape keeps undecodable bytes so the bad cell can be named below.
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+    try:
+        f = open(path, "rb")
+    except OSError as error:
+        raise DataError(f"cannot read the file ({error.strerror})", path) from None
+    with f, warnings.catch_warnings():
+        if f.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            raise DataError("file is UTF-16; save it as UTF-8", path)
+        f.seek(0)
+        # A data row wider than the header would silently lose a cell: an error instead.
+        warnings.simplefilter("error", pd.errors.ParserWarning)
         try:
             reader = pd.read_csv(
-                f, dtype=str, keep_default_na=False, chunksize=200_000, skipinitialspace=False
+                f,
+                dtype=str,
+                keep_default_na=False,  # "NaN", "null", "NA" are texts like any other
+                chunksize=200_000,
+                encoding="utf-8-sig",  # drops a byte-order mark
+                encoding_errors="surrogateescape",  # keeps bad bytes, to name their cell below
+                skip_blank_lines=False,  # blank lines stay rows, so row numbers are right
+                index_col=False,  # never take the first column for an index
             )
             bar = _progbar(size, "bytes") if progress else None
             chunks = []
@@ -194,66 +230,154 @@ def read_csv(path, require_labels=True, progress=None, keep_columns=False):
                 if bar is not None:
                     bar.update(min(f.tell(), size))
         except pd.errors.EmptyDataError:
-            raise DataError("file is empty; expected a header author,text or text_a,text_b,same_author", path) from None
-        except pd.errors.ParserError as error:
-            raise DataError(f"malformed CSV ({error})", path) from None
+            raise DataError(f"file is empty; {expected}", path) from None
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
+            raise _locate_parse_error(path, error) from None
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
     frame.columns = [str(column).strip() for column in frame.columns]
+    header = ",".join(frame.columns)
+    if re.search(_NOT_UTF8, header):
+        raise DataError(f"the header is not valid UTF-8 ({_show(header)}); save the file as UTF-8", path, row=1)
     columns = set(frame.columns)
     if set(PAIRS_COLUMNS[:2]) <= columns:
-        kind, needed = "pairs", PAIRS_COLUMNS if require_labels else PAIRS_COLUMNS[:2]
+        kind = "pairs"
     elif set(TWEETS_COLUMNS) <= columns:
-        kind, needed = "tweets", TWEETS_COLUMNS
+        kind = "tweets"
+    elif columns & set(PAIRS_COLUMNS):  # some of a format's columns: name the missing one
+        kind = "pairs"
+    elif columns & set(TWEETS_COLUMNS):
+        kind = "tweets"
     else:
-        raise DataError(
-            f"unknown header {','.join(frame.columns)!r}; expected author,text "
-            "or text_a,text_b,same_author",
-            path,
-            row=1,
-        )
+        found = "a blank line" if not header.strip(",") else _show(header)
+        raise DataError(f"found {found}; {expected}", path, row=1)
+    needed = TWEETS_COLUMNS if kind == "tweets" else PAIRS_COLUMNS if require_labels else PAIRS_COLUMNS[:2]
     for column in needed:
         if column not in columns:
-            raise DataError("missing column", path, row=1, column=column)
-    if len(frame) == 0:
-        raise DataError("header only, no data rows", path)
+            raise DataError(
+                f"missing column; a {kind} file needs the header {','.join(needed)}, found {_show(header)}",
+                path,
+                row=1,
+                column=column,
+            )
+        if list(frame.columns).count(column) > 1:
+            raise DataError("column appears twice in the header", path, row=1, column=column)
     frame = (frame if keep_columns else frame[list(needed)]).copy()
     frame.insert(0, "row", np.arange(2, len(frame) + 2))
-    for column in needed:
-        bad = frame[column].str.contains("[\udc80-\udcff]", regex=True)
+    if not (frame[list(needed)] != "").to_numpy().any():
+        raise DataError("header only, no data rows", path)
+    for column in frame.columns[1:]:
+        values = frame[column]
+        bad = values.str.contains(_NOT_UTF8, regex=True).to_numpy()
         if bad.any():
-            row = int(frame["row"][bad.idxmax()])
-            raise DataError("text is not valid UTF-8", path, row=row, column=column)
+            first = int(np.argmax(bad))
+            value = values.iloc[first]
+            at = re.search(_NOT_UTF8, value).start()
+            byte = ord(value[at]) - 0xDC00
+            more = f"; {int(bad.sum())} rows have such bytes" if bad.sum() > 1 else ""
+            place = f"after {_show(value[:at][-20:])}" if at else "at the start"
+            raise DataError(
+                f"text is not valid UTF-8 (byte 0x{byte:02X} {place}){more}; "
+                "save the file as UTF-8",
+                path,
+                row=int(frame["row"].iloc[first]),
+                column=column,
+            )
+    for column in needed[:2]:  # the texts (and authors): one line break, "\n"
+        if frame[column].str.contains("\r", regex=False).any():
+            frame[column] = frame[column].str.replace("\r\n?", "\n", regex=True)
     if "same_author" in needed:
         frame["same_author"] = _parse_labels(frame, path)
     return kind, frame
 
 
-def _parse_labels(frame, path):
-    """same_author as uint8, accepting 0/1 (also written 0.0/1.0)."""
-    labels = frame["same_author"].str.strip()
-    valid = labels.isin(["0", "1", "0.0", "1.0"])
-    if not valid.all():
-        first = (~valid).idxmax()
-        raise DataError(
-            f"label {frame['same_author'][first]!r} is not 0 or 1",
+_NOT_UTF8 = "[\udc80-\udcff]"  # the bytes that surrogateescape kept: not UTF-8
+
+
+def _show(value, limit=40):
+    """A cell for an error message: repr'd (so one line, no odd characters), cut to `limit`."""
+    value = str(value)
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value)} characters)"
+
+
+def _locate_parse_error(path, error):
+    """A DataError naming the row pandas could not parse, found again with the csv module.
+
+    pandas reports physical lines, which differ from rows when a quoted text
+    spans several lines; the csv module counts rows as read_csv does.
+    """
+    import csv
+
+    csv.field_size_limit(2**31 - 1)
+    width, wide, last = None, None, 1
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        try:
+            for row, record in enumerate(csv.reader(f), start=1):
+                last = row
+                if width is None:
+                    width = len(record)
+                elif len(record) > width and wide is None:
+                    wide = (row, len(record))
+        except csv.Error:
+            pass
+    if wide is not None:
+        return DataError(
+            f"{wide[1]} fields, but the header has {width}; a text that holds a comma must be in "
+            'double quotes ("like, this")',
             path,
-            row=int(frame["row"][first]),
+            row=wide[0],
+        )
+    if "EOF inside string" in str(error):
+        return DataError(
+            'a double quote opens a quoted text that never closes (the file ends inside it); '
+            'write a quote inside a quoted text as two ("")',
+            path,
+            row=last,
+        )
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return DataError(f"malformed CSV ({first_line})", path)
+
+
+def _parse_labels(frame, path):
+    """same_author as uint8, accepting 0/1 (also written 0.0/1.0, with spaces around).
+
+    A blank line (no texts, no label) needs no label: it is skipped later
+    with the rows that have an empty text; its label reads 0.
+    """
+    labels = frame["same_author"].str.strip()
+    blank = labels.eq("") & frame["text_a"].str.strip().eq("") & frame["text_b"].str.strip().eq("")
+    valid = (labels.isin(["0", "1", "0.0", "1.0"]) | blank).to_numpy()
+    if not valid.all():
+        first = int(np.argmax(~valid))
+        count = int((~valid).sum())
+        more = f"; {count} rows have such labels" if count > 1 else ""
+        raise DataError(
+            f"label {_show(frame['same_author'].iloc[first])} is not 0 or 1 (expected 1: same "
+            f"author, 0: different authors){more}",
+            path,
+            row=int(frame["row"].iloc[first]),
             column="same_author",
         )
-    return labels.astype(float).astype(np.uint8)
+    return labels.where(~blank, "0").astype(float).astype(np.uint8)
 
 
 def drop_empty_texts(frame, columns, path=None):
-    """Drop rows whose text is empty or whitespace only: (kept frame, report line or None)."""
+    """Drop rows whose text is empty or whitespace only: (kept frame, report line or None).
+
+    Whitespace is Python's: spaces, tabs, line breaks, no-break and ideographic
+    spaces. Zero-width characters (U+200B, U+200D, ...) are characters, not
+    whitespace: a text of them is kept. Blank lines of the file are such rows.
+    """
     empty = np.zeros(len(frame), dtype=bool)
     for column in columns:
         empty |= frame[column].str.strip().eq("").to_numpy()
     if not empty.any():
         return frame, None
-    first = frame["row"].to_numpy()[empty][0]
+    rows = frame["row"].to_numpy()[empty]
+    shown = ", ".join(str(int(row)) for row in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    where = f"{path}: " if path else ""
     note = (
-        f"{path}: skipped {int(empty.sum())} row(s) with an empty text or author "
-        f"(first: row {first})"
+        f"{where}skipped {len(rows)} row(s) with an empty or blank {' or '.join(columns)} "
+        f"(row{'s' if len(rows) > 1 else ''} {shown})"
     )
     return frame[~empty].reset_index(drop=True), note
 
@@ -432,7 +556,11 @@ def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alph
     if kind == "tweets":
         texts = frame["text"].to_numpy()
         author_ids, authors = pd.factorize(frame["author"])
-        split = split_authors(frame["author"].to_numpy(), fractions, seed)
+        check_pairable(author_ids, path)  # one author, or one tweet each: say so before splitting
+        try:
+            split = split_authors(frame["author"].to_numpy(), fractions, seed)
+        except DataError as error:
+            raise DataError(str(error), path) from None
         for part, name in enumerate(SPLIT_NAMES):
             check_pairable(author_ids[split == part], f"{path}: the {name} split")
         for part, name in enumerate(SPLIT_NAMES):
@@ -545,6 +673,17 @@ class PairBatches(keras.utils.PyDataset):
             "length_b": self.lengths[b].astype(np.int32),
         }
         return inputs, pairs.label[rows].astype(np.float32)[:, None]
+
+
+def test_account_pairs(corpus, k, n_pairs, seed):
+    """Account pairs of k tweets a side from the test authors, drawn once with `seed`.
+
+    Returns (test_tweets, drawn): the indices of the test tweets, and
+    `draw_account_pairs` on them (indices into test_tweets), or None.
+    """
+    test_tweets = np.flatnonzero(corpus.split == 2)
+    rng = np.random.default_rng([seed, 3, k])
+    return test_tweets, draw_account_pairs(corpus.author_ids[test_tweets], k, n_pairs, rng)
 
 
 def draw_account_pairs(author_ids, k, n_pairs, rng):

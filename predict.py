@@ -27,44 +27,104 @@ class OneLineParser(argparse.ArgumentParser):
 def load_run(run_dir):
     """(model, alphabet) of a finished run folder; DataError on anything amiss."""
     if not os.path.isdir(run_dir):
-        raise data.DataError("no such run folder", run_dir)
+        what = "is not a folder" if os.path.exists(run_dir) else "no such run folder"
+        raise data.DataError(f"{what}; expected a finished run folder, e.g. runs/NAME", run_dir)
     if run_dir.rstrip("/").endswith(".partial"):
         raise data.DataError("is an unfinished run; finish it with python train.py --resume", run_dir)
     alphabet_path = os.path.join(run_dir, "alphabet.json")
     model_path = os.path.join(run_dir, "model.keras")
     for path in (model_path, alphabet_path):
         if not os.path.exists(path):
-            raise data.DataError(f"run folder has no {os.path.basename(path)}", run_dir)
-    alphabet, size, max_len = data.load_alphabet(alphabet_path)
+            raise data.DataError(
+                "no such file; a finished run folder holds model.keras and alphabet.json, "
+                "written together by train.py",
+                path,
+            )
+    try:
+        alphabet, size, max_len = data.load_alphabet(alphabet_path)
+    except (OSError, ValueError, KeyError, TypeError) as error:  # JSONDecodeError is a ValueError
+        raise data.DataError(
+            f"not an alphabet written by train.py ({type(error).__name__}: {_first_line(error)})", alphabet_path
+        ) from None
+    if not 2 <= size <= 256 or len(alphabet) > size - 1 or max_len < 1:
+        raise data.DataError(
+            f"inconsistent: {len(alphabet)} characters for alphabet_size {size} (at most size - 1 fit; "
+            f"size 2..256), max_len {max_len}",
+            alphabet_path,
+        )
     model = load_model(model_path)
     import model as siamese
 
-    _, model_len, model_size = siamese.core_of(model).inputs[0].shape
+    try:
+        _, model_len, model_size = siamese.core_of(model).inputs[0].shape
+    except (AttributeError, IndexError, TypeError, ValueError):
+        raise data.DataError("is not a siamese tweet model saved by train.py", model_path) from None
     if (model_len, model_size) != (max_len, size):
         raise data.DataError(
-            f"model reads ({model_len}, {model_size}) tweets but alphabet.json describes "
-            f"({max_len}, {size}); the two files come from different runs",
+            f"model.keras reads ({model_len}, {model_size}) tweets (max_len, alphabet_size) but "
+            f"alphabet.json describes ({max_len}, {size}); the two files come from different runs",
             run_dir,
         )
     return model, alphabet
 
 
+def _first_line(error, limit=200):
+    """An exception's message as one short line."""
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _layer_classes(config):
+    """Every class_name in a saved model's config.json, nested models included."""
+    if isinstance(config, dict):
+        if isinstance(config.get("class_name"), str):
+            yield config["class_name"]
+        for value in config.values():
+            yield from _layer_classes(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _layer_classes(value)
+
+
 def load_model(path):
-    """keras.models.load_model with safe_mode=True; a Lambda layer is refused in one line."""
+    """keras.models.load_model with safe_mode=True; a Lambda layer is refused in one line.
+
+    The archive's config.json is read first, so a Lambda layer is refused before
+    Keras deserializes anything: with a Python lambda (which safe_mode refuses
+    too) or a named function (which it would import and call).
+    """
+    import json
+    import zipfile
+
     import keras
 
     import model  # noqa: F401  (registers the custom layers)
 
     try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise data.DataError(
+            f"not a Keras .keras model file ({type(error).__name__}: {_first_line(error)})", path
+        ) from None
+    if "Lambda" in set(_layer_classes(config)):
+        raise data.DataError(
+            "refusing to load: the model contains a Lambda layer (arbitrary Python code); "
+            "this project's models never do",
+            path,
+        )
+    try:
         return keras.models.load_model(path, safe_mode=True)
-    except ValueError as error:
+    except Exception as error:  # any failure of a foreign or damaged file: one line, no traceback
         if "Lambda" in str(error) or "safe_mode" in str(error):
             raise data.DataError(
-                "refusing to load: the model contains a Lambda layer (arbitrary Python code); "
+                "refusing to load: the model holds code that safe_mode refuses (a Lambda layer); "
                 "this project's models never do",
                 path,
             ) from None
-        raise data.DataError(f"cannot load the model ({str(error).splitlines()[0]})", path) from None
+        raise data.DataError(
+            f"cannot load the model ({type(error).__name__}: {_first_line(error)})", path
+        ) from None
 
 
 def score_texts(model, alphabet, texts_a, texts_b):
@@ -88,14 +148,15 @@ def score_csv(model, alphabet, path, out):
     kind, frame = data.read_csv(path, require_labels=False, keep_columns=True)
     if kind != "pairs":
         raise data.DataError("predict.py scores pairs; expected columns text_a,text_b", path, row=1)
-    bad = np.zeros(len(frame), dtype=bool)
-    for column in ("text_a", "text_b"):
-        empty = frame[column].str.strip().eq("").to_numpy()
-        for row in frame["row"].to_numpy()[empty][:10]:
-            print(f"predict.py: {path}: row {row}, column {column!r}: empty text; not scored", file=sys.stderr)
-        bad |= empty
-    if bad.sum() > 10:
-        print(f"predict.py: {path}: {int(bad.sum())} rows not scored in all", file=sys.stderr)
+    empty = {column: frame[column].str.strip().eq("").to_numpy() for column in ("text_a", "text_b")}
+    bad = empty["text_a"] | empty["text_b"]
+    bad_rows = np.flatnonzero(bad)
+    for index in bad_rows[:10]:  # in row order; the scores file leaves their score empty
+        columns = [column for column in ("text_a", "text_b") if empty[column][index]]
+        where = f"column {columns[0]!r}: empty text" if len(columns) == 1 else "columns 'text_a', 'text_b': empty texts"
+        print(f"predict.py: {path}: row {frame['row'].iloc[index]}, {where}; not scored", file=sys.stderr)
+    if len(bad_rows) > 10:
+        print(f"predict.py: {path}: {len(bad_rows)} rows not scored in all", file=sys.stderr)
     good = frame[~bad]
     max_len = siamese.core_of(model).inputs[0].shape[1]
     a = data.encode(good["text_a"].tolist(), alphabet, max_len, progress=len(good) > 100_000)
@@ -111,8 +172,13 @@ def score_csv(model, alphabet, path, out):
         result.to_csv(sys.stdout, index=False, float_format="%.6f")
         return None
     tmp = f"{out}.tmp-{os.getpid()}"
-    result.to_csv(tmp, index=False, float_format="%.6f")
-    os.replace(tmp, out)  # never a half-written scores file
+    try:
+        result.to_csv(tmp, index=False, float_format="%.6f")
+        os.replace(tmp, out)  # never a half-written scores file
+    except OSError as error:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise data.DataError(f"cannot write the scores ({error.strerror or error})", out) from None
     return int((~bad).sum())
 
 
@@ -128,6 +194,14 @@ def main(argv):
         parser.error("give either a pairs CSV or --a and --b")
     if not args.pairs_csv and not (args.a and args.b):
         parser.error("give at least one --a and one --b")
+    for side in ("a", "b"):
+        for number, text in enumerate(getattr(args, side) or [], start=1):
+            if not text.strip():
+                parser.error(f"--{side} number {number} is an empty text; give a tweet")
+    if args.out and not args.pairs_csv:
+        parser.error("-o/--out goes with a pairs CSV; --a/--b print one score")
+    if args.out and not os.path.isdir(os.path.dirname(args.out) or "."):
+        parser.error(f"-o {args.out}: the folder {os.path.dirname(args.out)} does not exist")
     model, alphabet = load_run(args.run_dir)
     if args.pairs_csv:
         scored = score_csv(model, alphabet, args.pairs_csv, args.out)
