@@ -32,6 +32,8 @@ VAL_FRACTION = 0.15  # of the authors (or of the rows of a pairs file)
 TEST_FRACTION = 0.15
 ACCOUNT_SIZES = "1,5,10"  # test AUC when each side holds k tweets of one account
 SEED = 1337
+DISTRIBUTE = "auto"  # "auto": data-parallel over all visible GPUs (see distribute.py); "off": one device
+CPU_DEVICES = 1  # >1 splits the CPU into that many devices, to try data parallelism without GPUs
 OUT_DIR = "runs"
 RUN_NAME = ""  # empty: the start time, e.g. runs/2026-11-26_170512
 OVERWRITE = False  # replace an existing run folder of the same name
@@ -60,7 +62,12 @@ def read_command_line(argv, defaults):
         else:
             parser.add_argument(*flags, dest=key, type=type(default), metavar=key, help=f"default: {default}")
     given = vars(parser.parse_args(argv))
-    return {key: value for key, value in given.items() if value not in (None, False)}
+    return {key: value for key, value in given.items() if value is not None and value is not False}
+
+
+def account_sizes(config):
+    """ACCOUNT_SIZES as a list of ints: "1,5,10" -> [1, 5, 10]."""
+    return [int(k) for k in str(config["ACCOUNT_SIZES"]).split(",") if k.strip()]
 
 
 def check_config(config):
@@ -76,13 +83,16 @@ def check_config(config):
             problems.append(f"--{key.lower().replace('_', '-')} must be between 0 and 1, not {config[key]}")
     if config["VAL_FRACTION"] + config["TEST_FRACTION"] >= 1:
         problems.append("--val-fraction + --test-fraction must leave some data to train on")
+    if config["DISTRIBUTE"] not in ("auto", "off"):
+        problems.append(f"--distribute must be auto or off, not {config['DISTRIBUTE']!r}")
+    if config["CPU_DEVICES"] < 1:
+        problems.append(f"--cpu-devices must be at least 1, not {config['CPU_DEVICES']}")
     if config["HEAD"] not in ("compare", "concat"):
         problems.append(f"--head must be compare or concat, not {config['HEAD']!r}")
     if config["LEARNING_RATE"] <= 0:
         problems.append(f"--learning-rate must be positive, not {config['LEARNING_RATE']}")
     try:
-        sizes = [int(k) for k in str(config["ACCOUNT_SIZES"]).split(",") if k.strip()]
-        if any(k < 1 for k in sizes):
+        if any(k < 1 for k in account_sizes(config)):
             raise ValueError
     except ValueError:
         problems.append(f"--account-sizes must be positive integers like 1,5,10, not {config['ACCOUNT_SIZES']!r}")
@@ -102,6 +112,9 @@ def main(argv):
     print(f"run folder (in progress): {run.partial_dir}")
 
     # Heavy imports after the cheap checks, so a typo fails fast.
+    import distribute
+
+    distribute.simulate_cpu_devices(config["CPU_DEVICES"])  # before the backend starts
     import keras
     import numpy as np
 
@@ -185,12 +198,11 @@ def main(argv):
     report["test"].update(threshold=threshold, accuracy_at_threshold=metrics.accuracy_at(labels[2], scores[2], threshold))
     if corpus.author_ids is not None:
         # Account-level verification: k tweets a side, score = mean of the k×k pair scores.
-        test_tweets = np.flatnonzero(corpus.split == 2)
+        test_tweets = np.flatnonzero(corpus.split == 2)  # each encoded once, then paired k × k
         encodings = siamese.encode_tweets(net, corpus.codes[test_tweets], corpus.lengths[test_tweets])
         report["test_accounts"] = {}
-        for k in [int(k) for k in str(config["ACCOUNT_SIZES"]).split(",") if k.strip()]:
-            rng = np.random.default_rng([config["SEED"], 3, k])
-            drawn = data.draw_account_pairs(corpus.author_ids[test_tweets], k, config["EVAL_PAIRS"] // 4, rng)
+        for k in account_sizes(config):
+            _, drawn = data.test_account_pairs(corpus, k, config["EVAL_PAIRS"] // 4, config["SEED"])
             if drawn is None:  # no test author has 2k tweets
                 report["test_accounts"][f"k={k}"] = None
                 continue
