@@ -15,11 +15,19 @@ import os
 
 
 def simulate_cpu_devices(n):
-    """Split the CPU into n logical devices. Call before Keras (and the backend) is imported."""
-    if n > 1:
-        flags = os.environ.get("XLA_FLAGS", "")
-        if "xla_force_host_platform_device_count" not in flags:  # JAX
-            os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+    """Split the CPU into n logical devices. Call before the backend runs anything."""
+    if n <= 1:
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:  # JAX reads it at import
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+    import keras
+
+    if keras.backend.backend() == "tensorflow":  # TensorFlow: before its runtime starts
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)])
 
 
 def data_parallel_scope(mode, cpu_devices=1):
@@ -37,11 +45,6 @@ def data_parallel_scope(mode, cpu_devices=1):
         import tensorflow as tf
 
         if cpu_devices > 1 and not tf.config.list_physical_devices("GPU"):
-            cpu = tf.config.list_physical_devices("CPU")[0]
-            if len(tf.config.list_logical_devices("CPU")) != cpu_devices:
-                tf.config.set_logical_device_configuration(
-                    cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)]
-                )
             devices = [device.name for device in tf.config.list_logical_devices("CPU")]
         else:
             devices = [device.name for device in tf.config.list_logical_devices("GPU")]

@@ -69,7 +69,18 @@ def pair_features(u, v, head="compare"):
     return keras.layers.Concatenate(name="compare")([u, v, abs_difference, product])
 
 
-def build_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare"):
+def same_author_probability(features, dropout=0.0):
+    """The one logistic regression, `Dense(1, sigmoid)`: (batch, width) -> (batch, 1).
+
+    `dropout` > 0 drops features while training only (a regulariser; scores
+    at inference are unchanged by it).
+    """
+    if dropout:
+        features = keras.layers.Dropout(dropout, name="feature_dropout")(features)
+    return keras.layers.Dense(1, activation="sigmoid", name="same_author")(features)
+
+
+def build_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0):
     """The design card's model: two (max_len, alphabet_size) inputs -> (batch, 1) probability.
 
     One `LSTM(units)` instance, named "shared_lstm", is called on both tweets,
@@ -81,7 +92,7 @@ def build_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64
     encoded_a = shared_lstm(tweet_a)  # node 0 of shared_lstm
     encoded_b = shared_lstm(tweet_b)  # node 1 of shared_lstm
     features = pair_features(encoded_a, encoded_b, head)
-    same_author = keras.layers.Dense(1, activation="sigmoid", name="same_author")(features)
+    same_author = same_author_probability(features, dropout)
     return keras.Model([tweet_a, tweet_b], same_author, name="siamese_core")
 
 
@@ -127,20 +138,31 @@ def head_of(model):
     return "compare" if "compare" in names else "concat"
 
 
-def build_code_encoder(model):
-    """Model: codes (batch, max_len) uint8, lengths (batch,) -> (batch, units) encodings.
+def input_geometry(model):
+    """(max_len, alphabet_size) of any of the project's models."""
+    core = core_of(model)
+    lstm = core.get_layer("shared_lstm")
+    alphabet_size = int(lstm.weights[0].shape[0])  # the kernel: (alphabet_size, 4 * units)
+    first_input = core.inputs[0] if not isinstance(core.input, dict) else core.input["codes_a"]
+    return int(first_input.shape[1]), alphabet_size
 
-    Node 0 of the shared LSTM, fed through the one-hot layer; it shares the
-    trained weights (nothing is copied).
+
+def build_code_encoder(model):
+    """Model: [codes (batch, max_len) uint8, lengths (batch,)] -> (batch, units) encodings.
+
+    Node 0 of the shared LSTM (fed through the one-hot layer when the LSTM reads
+    one-hot rows); it shares the trained weights (nothing is copied).
     """
     import nodes
 
     core = core_of(model)
-    _, max_len, alphabet_size = core.inputs[0].shape
+    if not isinstance(core.get_layer("shared_lstm"), keras.layers.LSTM):
+        return nodes.encoder(core)  # a CodeLSTM: node 0 reads (codes, lengths) itself
+    max_len, alphabet_size = input_geometry(core)
     codes = keras.Input(shape=(max_len,), dtype="uint8", name="codes")
     lengths = keras.Input(shape=(), dtype="int32", name="length")
     encoding = nodes.encoder(core)(OneHotCodes(alphabet_size, name="one_hot")(codes, lengths))
-    return keras.Model({"codes": codes, "length": lengths}, encoding, name="tweet_encoder")
+    return keras.Model([codes, lengths], encoding, name="tweet_encoder")
 
 
 def build_head(model):
@@ -156,7 +178,7 @@ def build_head(model):
 def encode_tweets(model, codes, lengths, batch_size=1024):
     """Encodings (N, units) of N tweets given as compact codes."""
     encoder = build_code_encoder(model)
-    return encoder.predict({"codes": codes, "length": lengths.astype("int32")}, batch_size=batch_size, verbose=0)
+    return encoder.predict([codes, lengths.astype("int32")], batch_size=batch_size, verbose=0)
 
 
 def symmetric_head_scores(head, u, v, batch_size=8192):
@@ -173,11 +195,12 @@ def score_pairs(model, codes_a, lengths_a, codes_b, lengths_b, batch_size=1024):
     return (forward[:, 0] + backward[:, 0]) / 2.0
 
 
-def score_accounts(model, encodings_a, encodings_b):
+def score_accounts(model, encodings_a, encodings_b, head=None):
     """Account-level scores: the mean of the k_a × k_b symmetric pair scores.
 
     Args:
         encodings_a: (n, k_a, units), encodings_b: (n, k_b, units).
+        head: `build_head(model)`, to reuse one across calls.
     Returns:
         (n,) probabilities.
     """
@@ -185,4 +208,10 @@ def score_accounts(model, encodings_a, encodings_b):
     k_b = encodings_b.shape[1]
     u = keras.ops.convert_to_numpy(encodings_a)[:, :, None, :].repeat(k_b, axis=2).reshape(-1, units)
     v = keras.ops.convert_to_numpy(encodings_b)[:, None, :, :].repeat(k_a, axis=1).reshape(-1, units)
-    return symmetric_head_scores(build_head(model), u, v).reshape(n, k_a * k_b).mean(axis=1)
+    head = head or build_head(model)
+    return symmetric_head_scores(head, u, v).reshape(n, k_a * k_b).mean(axis=1)
+
+
+# The fast LSTM lives in code_lstm.py; importing it here registers it, so
+# `import model` is all a user needs before keras.models.load_model.
+import code_lstm  # noqa: E402,F401  (last: code_lstm imports this module)

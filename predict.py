@@ -56,7 +56,7 @@ def load_run(run_dir):
     import model as siamese
 
     try:
-        _, model_len, model_size = siamese.core_of(model).inputs[0].shape
+        model_len, model_size = siamese.input_geometry(model)
     except (AttributeError, IndexError, TypeError, ValueError):
         raise data.DataError("is not a siamese tweet model saved by train.py", model_path) from None
     if (model_len, model_size) != (max_len, size):
@@ -131,7 +131,7 @@ def score_texts(model, alphabet, texts_a, texts_b):
     """Account-level score of two lists of tweets (one tweet a side is a pair)."""
     import model as siamese
 
-    max_len = siamese.core_of(model).inputs[0].shape[1]
+    max_len, _ = siamese.input_geometry(model)
     a = data.encode(texts_a, alphabet, max_len)
     b = data.encode(texts_b, alphabet, max_len)
     encodings_a = siamese.encode_tweets(model, a.codes, a.lengths)
@@ -158,7 +158,7 @@ def score_csv(model, alphabet, path, out):
     if len(bad_rows) > 10:
         print(f"predict.py: {path}: {len(bad_rows)} rows not scored in all", file=sys.stderr)
     good = frame[~bad]
-    max_len = siamese.core_of(model).inputs[0].shape[1]
+    max_len, _ = siamese.input_geometry(model)
     a = data.encode(good["text_a"].tolist(), alphabet, max_len, progress=len(good) > 100_000)
     b = data.encode(good["text_b"].tolist(), alphabet, max_len, progress=len(good) > 100_000)
     if a.truncated or b.truncated:

@@ -24,6 +24,9 @@ PAIRS_PER_EPOCH = 8192  # fresh balanced training pairs drawn every epoch (autho
 EVAL_PAIRS = 4000  # validation pairs and test pairs, drawn once with SEED
 UNITS = 64  # size of the shared LSTM's encoding
 HEAD = "compare"  # "compare": [u, v, |u-v|, u*v]; "concat": [u, v], the Keras guide's
+DROPOUT = 0.0  # dropout on the head's features while training (a regulariser)
+LSTM_IMPL = "codes"  # "codes": the LSTM's exact math read from compact codes (code_lstm.py, fastest on CPU);
+#                      "keras": keras.layers.LSTM on in-graph one-hot rows (cuDNN on a TensorFlow GPU)
 MAX_LEN = 280  # characters per tweet
 ALPHABET_SIZE = 256  # one-hot dimensions: the 255 most frequent characters + "other"
 OPTIMIZER = "rmsprop"
@@ -87,8 +90,12 @@ def check_config(config):
         problems.append(f"--distribute must be auto or off, not {config['DISTRIBUTE']!r}")
     if config["CPU_DEVICES"] < 1:
         problems.append(f"--cpu-devices must be at least 1, not {config['CPU_DEVICES']}")
+    if config["LSTM_IMPL"] not in ("codes", "keras"):
+        problems.append(f"--lstm-impl must be codes or keras, not {config['LSTM_IMPL']!r}")
     if config["HEAD"] not in ("compare", "concat"):
         problems.append(f"--head must be compare or concat, not {config['HEAD']!r}")
+    if not 0 <= config["DROPOUT"] < 1:
+        problems.append(f"--dropout must be in [0, 1), not {config['DROPOUT']}")
     if config["LEARNING_RATE"] <= 0:
         problems.append(f"--learning-rate must be positive, not {config['LEARNING_RATE']}")
     try:
@@ -118,6 +125,7 @@ def main(argv):
     import keras
     import numpy as np
 
+    import code_lstm
     import data
     import metrics
     import model as siamese
@@ -144,15 +152,24 @@ def main(argv):
 
     # -------------------------------------------------------------------------
     # Model: one shared LSTM on both tweets, a head, one logistic regression.
-    core = siamese.build_model(config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"])
-    net = siamese.build_training_model(core)
-    core.summary()
-    optimizer = keras.optimizers.get({"class_name": config["OPTIMIZER"], "config": {"learning_rate": config["LEARNING_RATE"]}})
-    net.compile(
-        optimizer=optimizer,
-        loss="binary_crossentropy",
-        metrics=["accuracy", keras.metrics.AUC(name="auc")],
-    )
+    scope, replicas = distribute.data_parallel_scope(config["DISTRIBUTE"], config["CPU_DEVICES"])
+    if replicas > 1:
+        print(f"data parallel over {replicas} devices: {config['BATCH_SIZE'] // replicas} pairs each per batch")
+    with scope:
+        shape = (config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"], config["DROPOUT"])
+        if config["LSTM_IMPL"] == "codes":
+            net = code_lstm.build_code_model(*shape)
+        else:
+            net = siamese.build_training_model(siamese.build_model(*shape))
+        net.summary()
+        optimizer = keras.optimizers.get(
+            {"class_name": config["OPTIMIZER"], "config": {"learning_rate": config["LEARNING_RATE"]}}
+        )
+        net.compile(
+            optimizer=optimizer,
+            loss="binary_crossentropy",
+            metrics=["accuracy", keras.metrics.AUC(name="auc")],
+        )
 
     # -------------------------------------------------------------------------
     # Training: Keras' progress bar; the best epoch by validation AUC is kept;
@@ -200,6 +217,7 @@ def main(argv):
         # Account-level verification: k tweets a side, score = mean of the k×k pair scores.
         test_tweets = np.flatnonzero(corpus.split == 2)  # each encoded once, then paired k × k
         encodings = siamese.encode_tweets(net, corpus.codes[test_tweets], corpus.lengths[test_tweets])
+        head = siamese.build_head(net)
         report["test_accounts"] = {}
         for k in account_sizes(config):
             _, drawn = data.test_account_pairs(corpus, k, config["EVAL_PAIRS"] // 4, config["SEED"])
@@ -207,7 +225,7 @@ def main(argv):
                 report["test_accounts"][f"k={k}"] = None
                 continue
             side_a, side_b, label = drawn
-            account_scores = siamese.score_accounts(net, encodings[side_a], encodings[side_b])
+            account_scores = siamese.score_accounts(net, encodings[side_a], encodings[side_b], head)
             report["test_accounts"][f"k={k}"] = metrics.auc(label, account_scores)
     report["best_epoch"] = best_epoch
     report["epochs"] = len(history["loss"])
@@ -216,6 +234,9 @@ def main(argv):
     run.write_json("metrics.json", report)
     plots.save_run_plot(run.path("plots.png"), history, labels[2], scores[2])
     net.save(run.path("model.keras"))
+    # The design card's form too: a stock keras.layers.LSTM on (280, 256) one-hot inputs.
+    card = siamese.core_of(net) if config["LSTM_IMPL"] == "keras" else code_lstm.export_core(net)
+    card.save(run.path("card_model.keras"))
 
     test = report["test"]
     print(
@@ -226,7 +247,7 @@ def main(argv):
     for k, auc in report.get("test_accounts", {}).items():
         print(f"test AUC, accounts with {k} tweets a side: " + (f"{auc:.3f}" if auc is not None else "n/a (too few tweets)"))
     final_dir = run.finish()
-    print(f"outputs: {final_dir}/ (model.keras, alphabet.json, metrics.json, history.csv, plots.png, logs/)")
+    print(f"outputs: {final_dir}/ (model.keras, card_model.keras, alphabet.json, metrics.json, history.csv, plots.png, logs/)")
     print(f"try:     python predict.py {final_dir} --a \"first tweet\" --b \"second tweet\"")
     return final_dir
 

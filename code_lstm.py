@@ -1,0 +1,452 @@
+"""CodeLSTM: the design card's LSTM, read straight from compact codes.
+
+The card feeds the LSTM one-hot rows: x_t is all zeros except a 1 at the
+character's dimension (all zeros on padding steps). Its input projection
+x_t @ kernel therefore just picks one row of the kernel (or nothing), and that is
+80% of the model's arithmetic. CodeLSTM computes exactly the same function as
+`keras.layers.LSTM` on `data.one_hot(codes, lengths)`, with the same weights,
+but never builds the one-hot rows:
+
+    table  = [kernel + bias ; bias]            (depth + 1, 4 units)
+    x      = take(table, code or depth)        ONE gather for all steps: the
+                                               input projection plus bias, the
+                                               bias row alone on padding steps
+    z_t    = x_t + h_{t-1} @ recurrent_kernel  the only matmul in the loop
+    i, f, o = sigmoid(z_t[i, f, o]);  g = tanh(z_t[c])
+    c_t    = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+
+The variables are the LSTM cell's: `kernel` (depth, 4u), `recurrent_kernel`
+(u, 4u), `bias` (4u), gate order i, f, c, o, the same initializers
+(glorot_uniform, orthogonal, zeros + unit_forget_bias). So
+`code_lstm.set_weights(lstm.get_weights())` and back is exact, and
+`to_keras_lstm` / `from_keras_lstm` convert a layer either way.
+Only `keras` and `keras.ops` are used: any Keras backend runs it.
+
+How the recurrence runs (docs/performance.md has the measurements):
+
+* Common padding prefix, computed once. Tweets are front-padded, so the first
+  `max_len - max(lengths)` steps of a batch are padding in EVERY row: the same
+  input (the bias row) from the same zero state, so the same states in every
+  row. They run once on a batch of one; the batch starts after them. The
+  numbers are the LSTM's over all steps; real tweets (at most 140 characters
+  in ../shared/data) skip half the steps.
+* A hand-written gradient (`ops.custom_gradient`: backpropagation through
+  time), so no backend differentiates a loop. Training keeps each step's
+  states (`ops.scan`); inference keeps nothing (`ops.fori_loop`). This also
+  lets TensorFlow compile the layer with XLA (`model.compile(jit_compile=True)`),
+  the fastest way to run it on CPU; Keras' own scan cannot be differentiated
+  under XLA.
+* Inside the loop the gate columns are in the order [i, f, o, c] (a column
+  permutation of the weights, made once per call): one sigmoid for three gates.
+
+The siamese model on codes: `build_code_model` (inputs like
+`model.build_training_model`), `export_core` (to the card's core model on
+one-hot inputs, standard LSTM) and `import_core` (back).
+"""
+
+import keras
+from keras import ops
+
+import data
+import model as siamese
+
+# The LSTM cell's options that CodeLSTM reproduces; any other value is refused.
+_LSTM_FIXED = {
+    "activation": "tanh",
+    "recurrent_activation": "sigmoid",
+    "use_bias": True,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "return_sequences": False,
+    "return_state": False,
+    "go_backwards": False,
+    "stateful": False,
+    "unroll": False,
+    "kernel_regularizer": None,
+    "recurrent_regularizer": None,
+    "bias_regularizer": None,
+    "activity_regularizer": None,
+    "kernel_constraint": None,
+    "recurrent_constraint": None,
+    "bias_constraint": None,
+}
+
+
+def _gates_ifoc(weights, units):
+    """Columns [i, f, c, o] (Keras' order) -> [i, f, o, c]: one sigmoid covers i, f, o."""
+    return ops.concatenate(
+        [weights[..., : 2 * units], weights[..., 3 * units :], weights[..., 2 * units : 3 * units]],
+        axis=-1,
+    )
+
+
+def _step(x_t, h, c, recurrent_kernel, units):
+    """One LSTM step on pre-projected inputs x_t (gate columns [i, f, o, c]).
+
+    Returns (h, c, sigmoid gates [i, f, o], tanh gate g).
+    """
+    z = x_t + ops.matmul(h, recurrent_kernel)
+    z_sigmoid, z_tanh = ops.split(z, [3 * units], axis=-1)
+    s = ops.sigmoid(z_sigmoid)
+    g = ops.tanh(z_tanh)
+    i, f, o = ops.split(s, 3, axis=-1)
+    c = f * c + i * g
+    h = o * ops.tanh(c)
+    return h, c, s, g
+
+
+def _run_scan(x, recurrent_kernel, units):
+    """Final h over time-major x (T, B, 4u) with `ops.scan`, differentiated by the backend.
+
+    The plain recurrence over every step; kept as the reference the tests and
+    the bench compare the hand-written gradient with.
+    """
+    zeros = ops.zeros((ops.shape(x)[1], units), dtype=x.dtype)
+
+    def step(carry, x_t):
+        h, c, _, _ = _step(x_t, carry[0], carry[1], recurrent_kernel, units)
+        return (h, c), None
+
+    (h, _), _ = ops.scan(step, (zeros, zeros), x)
+    return h
+
+
+# ---------------------------------------------------------------------------
+# The recurrence the layer runs: the common padding prefix once, on a batch of
+# one; the batch from `start = max_len - max(lengths)` on (module docstring).
+
+
+def _forward_keep(x, pad, recurrent_kernel, units, start):
+    """Training forward: final h, and every step's states for `_backward`.
+
+    Returns (h, prefix_states, states); states are (h, c, gates [i, f, o, g])
+    per step, time-major; the prefix's are on a batch of one.
+    """
+    steps = ops.arange(ops.shape(x)[0])
+
+    def scan_states(inputs, h0, c0, active):
+        def step(carry, step_input):
+            x_t, t = step_input
+
+            def run():
+                h, c, s, g = _step(x_t, carry[0], carry[1], recurrent_kernel, units)
+                return h, c, ops.concatenate([s, g], axis=-1)
+
+            out = ops.cond(active(t), run, lambda: carry)
+            # TensorFlow's scan wants each step's output shaped like the carry.
+            return out, out
+
+        g0 = ops.zeros((ops.shape(h0)[0], 4 * units), dtype=h0.dtype)
+        return ops.scan(step, (h0, c0, g0), (inputs, steps))
+
+    zeros = ops.zeros((1, units), dtype=x.dtype)
+    pads = ops.broadcast_to(pad, (ops.shape(x)[0], 1, 4 * units))
+    (h_s, c_s, _), prefix_states = scan_states(pads, zeros, zeros, lambda t: t < start)
+    batch = (ops.shape(x)[1], units)
+    (h, _, _), states = scan_states(
+        x, ops.broadcast_to(h_s, batch), ops.broadcast_to(c_s, batch), lambda t: t >= start
+    )
+    return h, prefix_states, states
+
+
+def _forward_fast(x, pad, recurrent_kernel, units, start):
+    """Inference forward: final h, with `ops.fori_loop`, nothing kept."""
+
+    def body(x_at):
+        def run(t, carry):
+            h, c, _, _ = _step(x_at(t), carry[0], carry[1], recurrent_kernel, units)
+            return h, c
+
+        return run
+
+    zeros = ops.zeros((1, units), dtype=x.dtype)
+    h_s, c_s = ops.fori_loop(0, start, body(lambda t: pad), (zeros, zeros))
+    batch = (ops.shape(x)[1], units)
+    carry = (ops.broadcast_to(h_s, batch), ops.broadcast_to(c_s, batch))
+    h, _ = ops.fori_loop(start, ops.shape(x)[0], body(lambda t: x[t]), carry)
+    return h
+
+
+def _backward(recurrent_kernel, units, dh, dc, states, active):
+    """Backpropagation through time over the `active` steps of `states`.
+
+    dh, dc: the loss's gradient at the last step's h and c. Returns dz, the
+    gradient at each step's pre-activations (= at x; zero on inactive steps),
+    the recurrent kernel's gradient, and the gradient at the initial (h, c).
+    """
+    hs, cs, gates = states
+    zeros = ops.zeros_like(hs[:1])
+    h_prev = ops.concatenate([zeros, hs[:-1]], axis=0)
+    c_prev = ops.concatenate([zeros, cs[:-1]], axis=0)
+    recurrent_t = ops.transpose(recurrent_kernel)
+    steps = ops.arange(ops.shape(gates)[0])
+
+    def step(carry, step_input):
+        dh, dc, _, d_recurrent = carry  # dc: what reaches c_t from step t + 1 (already times f_{t+1})
+        gates_t, c_t, c_prev_t, h_prev_t, t = step_input
+
+        def run():
+            s, g = ops.split(gates_t, [3 * units], axis=-1)
+            i, f, o = ops.split(s, 3, axis=-1)
+            tanh_c = ops.tanh(c_t)
+            dc_t = dc + dh * o * (1.0 - tanh_c * tanh_c)
+            dz_sigmoid = ops.concatenate([dc_t * g, dc_t * c_prev_t, dh * tanh_c], axis=-1) * s * (1.0 - s)
+            dz = ops.concatenate([dz_sigmoid, dc_t * i * (1.0 - g * g)], axis=-1)
+            d_recurrent_t = d_recurrent + ops.matmul(ops.transpose(h_prev_t), dz)
+            return ops.matmul(dz, recurrent_t), dc_t * f, dz, d_recurrent_t
+
+        out = ops.cond(active(t), run, lambda: (dh, dc, ops.zeros_like(gates_t), d_recurrent))
+        return out, out
+
+    init = (dh, dc, ops.zeros_like(gates[0]), ops.zeros_like(recurrent_kernel))
+    (dh, dc, _, _), (_, _, dz, d_recurrent) = ops.scan(
+        step, init, (gates, cs, c_prev, h_prev, steps), reverse=True
+    )
+    return dz, d_recurrent[0], dh, dc
+
+
+def _recurrence(x, pad, recurrent_kernel, units, start, keep):
+    """Final h of the LSTM over time-major x (T, B, 4u), with a hand-written gradient.
+
+    pad: the padding steps' input (4u,), x's value wherever t < start.
+    keep=True (training): the forward keeps every step's states for the
+    backward pass. keep=False (inference): a lighter loop keeps nothing; a
+    gradient, if one is asked for, runs the keeping forward first.
+    No backend differentiates a loop here, so the layer also compiles with XLA
+    (TensorFlow's `jit_compile=True`), and the skipped steps cost nothing.
+    """
+    T = ops.shape(x)[0]
+
+    @ops.custom_gradient
+    def run(x, pad, recurrent_kernel, start_f):
+        begin = ops.cast(start_f, "int32")
+        if keep:
+            h, prefix_states, states = _forward_keep(x, pad, recurrent_kernel, units, begin)
+        else:
+            h, prefix_states, states = _forward_fast(x, pad, recurrent_kernel, units, begin), None, None
+
+        def grad(*args, upstream=None):
+            if upstream is None:  # TensorFlow and JAX pass it by position, torch by name
+                upstream = args[0]
+            kept = (prefix_states, states) if keep else _forward_keep(x, pad, recurrent_kernel, units, begin)[1:]
+            dh = ops.cast(upstream, x.dtype)
+            dx, d_recurrent, dh, dc = _backward(
+                recurrent_kernel, units, dh, ops.zeros_like(dh), kept[1], lambda t: t >= begin
+            )
+            # Every row started from the prefix's state: their gradients add up.
+            dh, dc = ops.sum(dh, axis=0, keepdims=True), ops.sum(dc, axis=0, keepdims=True)
+            d_pads, d_recurrent_prefix, _, _ = _backward(
+                recurrent_kernel, units, dh, dc, kept[0], lambda t: t < begin
+            )
+            d_pad = ops.reshape(ops.sum(d_pads, axis=(0, 1)), ops.shape(pad))
+            d_recurrent = ops.cast(d_recurrent + d_recurrent_prefix, recurrent_kernel.dtype)
+            return dx, d_pad, d_recurrent, ops.zeros_like(start_f)
+
+        return h, grad
+
+    start = ops.clip(ops.cast(start, "int32"), 0, T)
+    return run(x, pad, recurrent_kernel, ops.cast(start, "float32"))
+
+
+# Tests and benches only: True runs `_run_scan` (every step, backend autodiff) instead.
+_REFERENCE_RECURRENCE = False
+
+
+@keras.saving.register_keras_serializable(package=siamese.PACKAGE)
+class CodeLSTM(keras.layers.Layer):
+    """`keras.layers.LSTM(units)` over compact codes: `layer(codes, lengths)` -> (batch, units).
+
+    Args:
+        units: size of the state (and the output).
+        depth: one-hot dimensions (alphabet size); codes are in [0, depth).
+        kernel_initializer, recurrent_initializer, bias_initializer,
+        unit_forget_bias: as in `keras.layers.LSTM`, with the same defaults.
+
+    Call with codes (batch, max_len) integers and lengths (batch,) integers:
+    steps before `max_len - length` are padding, exactly the all-zero one-hot
+    rows of `data.one_hot` (the recurrence still runs over them, as the LSTM
+    does). Returns the final hidden state, like `LSTM(units)`.
+    """
+
+    def __init__(
+        self,
+        units,
+        depth=data.ALPHABET_SIZE,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if units <= 0 or depth <= 0:
+            raise ValueError(f"units and depth must be positive, got units={units}, depth={depth}")
+        self.units = int(units)
+        self.depth = int(depth)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def build(self, codes_shape=None, lengths_shape=None):
+        units = self.units
+        self.kernel = self.add_weight(
+            shape=(self.depth, 4 * units), name="kernel", initializer=self.kernel_initializer
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(units, 4 * units), name="recurrent_kernel", initializer=self.recurrent_initializer
+        )
+        if self.unit_forget_bias:
+            # As keras.layers.LSTMCell: the forget gate's bias starts at 1.
+            def bias_initializer(_, *args, **kwargs):
+                return ops.concatenate(
+                    [
+                        self.bias_initializer((units,), *args, **kwargs),
+                        keras.initializers.get("ones")((units,), *args, **kwargs),
+                        self.bias_initializer((2 * units,), *args, **kwargs),
+                    ]
+                )
+
+        else:
+            bias_initializer = self.bias_initializer
+        self.bias = self.add_weight(shape=(4 * units,), name="bias", initializer=bias_initializer)
+
+    def call(self, codes, lengths, training=False):
+        units, depth = self.units, self.depth
+        max_len = ops.shape(codes)[1]
+        lengths = ops.clip(ops.cast(lengths, "int32"), 0, max_len)
+        is_char = ops.arange(max_len)[None, :] >= (max_len - lengths)[:, None]
+        # Padding steps read row `depth` of the table: the bias alone.
+        rows = ops.where(is_char, ops.cast(codes, "int32"), depth)
+        table = ops.concatenate([self.kernel + self.bias, self.bias[None, :]], axis=0)
+        table = _gates_ifoc(table, units)
+        recurrent_kernel = _gates_ifoc(ops.convert_to_tensor(self.recurrent_kernel), units)
+        # The whole input projection: one gather, time-major (max_len, batch, 4u).
+        x = ops.take(table, ops.transpose(rows), axis=0)
+        if _REFERENCE_RECURRENCE:
+            return _run_scan(x, recurrent_kernel, units)
+        start = max_len - ops.max(lengths)
+        return _recurrence(x, table[depth], recurrent_kernel, units, start, keep=bool(training))
+
+    def compute_output_shape(self, codes_shape, lengths_shape=None):
+        return (codes_shape[0], self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "depth": self.depth,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "unit_forget_bias": self.unit_forget_bias,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Conversions to and from keras.layers.LSTM
+
+
+def _initializer_config(layer):
+    return {
+        "kernel_initializer": keras.initializers.serialize(layer.kernel_initializer),
+        "recurrent_initializer": keras.initializers.serialize(layer.recurrent_initializer),
+        "bias_initializer": keras.initializers.serialize(layer.bias_initializer),
+        "unit_forget_bias": layer.unit_forget_bias,
+    }
+
+
+def to_keras_lstm(code_lstm, name=None):
+    """A `keras.layers.LSTM` computing the same function on one-hot rows, weights copied."""
+    if not code_lstm.built:
+        code_lstm.build()
+    lstm = keras.layers.LSTM(
+        code_lstm.units,
+        name=name or code_lstm.name,
+        dtype=code_lstm.dtype_policy,
+        **_initializer_config(code_lstm),
+    )
+    lstm.build((None, None, code_lstm.depth))
+    lstm.set_weights(code_lstm.get_weights())
+    return lstm
+
+
+def from_keras_lstm(lstm, name=None):
+    """A CodeLSTM with the weights of `lstm` (a built `keras.layers.LSTM(units)`).
+
+    Refuses LSTMs whose function CodeLSTM does not reproduce (other activations,
+    no bias, dropout, sequences or states returned, ...).
+    """
+    if not lstm.built:
+        raise ValueError(f"LSTM {lstm.name!r} is not built: it has no weights to copy")
+    config = lstm.get_config()
+    for key, expected in _LSTM_FIXED.items():
+        value = config.get(key, expected)
+        if isinstance(value, dict) and key.endswith("activation"):
+            value = value.get("config", {}).get("name", value)
+        if value != expected and not (value in (None, 0, 0.0) and expected in (None, 0.0)):
+            raise ValueError(f"CodeLSTM cannot reproduce LSTM {lstm.name!r}: {key}={value!r} (needs {expected!r})")
+    depth = int(lstm.cell.kernel.shape[0])
+    layer = CodeLSTM(
+        lstm.units, depth=depth, name=name or lstm.name, dtype=lstm.dtype_policy, **_initializer_config(lstm)
+    )
+    layer.build()
+    layer.set_weights(lstm.get_weights())
+    return layer
+
+
+# ---------------------------------------------------------------------------
+# The siamese model on codes
+
+
+def build_code_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0):
+    """The card's siamese model on compact codes, with ONE CodeLSTM for both tweets.
+
+    Inputs as `model.build_training_model` (a dict): codes_a, codes_b uint8
+    (batch, max_len); length_a, length_b int32 (batch,). Output: (batch, 1)
+    probability. Layers: "shared_lstm" (CodeLSTM, called on tweet a then b),
+    the head of `model.pair_features`, "same_author" Dense(1, sigmoid).
+    """
+    codes_a = keras.Input(shape=(max_len,), dtype="uint8", name="codes_a")
+    length_a = keras.Input(shape=(), dtype="int32", name="length_a")
+    codes_b = keras.Input(shape=(max_len,), dtype="uint8", name="codes_b")
+    length_b = keras.Input(shape=(), dtype="int32", name="length_b")
+    shared_lstm = CodeLSTM(units, depth=alphabet_size, name="shared_lstm")
+    encoded_a = shared_lstm(codes_a, length_a)  # node 0
+    encoded_b = shared_lstm(codes_b, length_b)  # node 1
+    features = siamese.pair_features(encoded_a, encoded_b, head)
+    same_author = siamese.same_author_probability(features, dropout)
+    inputs = {"codes_a": codes_a, "length_a": length_a, "codes_b": codes_b, "length_b": length_b}
+    return keras.Model(inputs, same_author, name="siamese_code")
+
+
+def _head_of(model):
+    names = {layer.name for layer in model.layers}
+    for head in siamese.HEADS:
+        if head in names:
+            return head
+    raise ValueError(f"model {model.name!r} has no head layer named one of {siamese.HEADS}")
+
+
+def export_core(code_model):
+    """The card's core model (`model.build_model`: one-hot inputs, keras LSTM), weights copied."""
+    code_lstm = code_model.get_layer("shared_lstm")
+    max_len = code_model.get_layer("codes_a").output.shape[1]
+    core = siamese.build_model(
+        max_len=max_len, alphabet_size=code_lstm.depth, units=code_lstm.units, head=_head_of(code_model)
+    )
+    core.get_layer("shared_lstm").set_weights(code_lstm.get_weights())
+    core.get_layer("same_author").set_weights(code_model.get_layer("same_author").get_weights())
+    return core
+
+
+def import_core(core):
+    """A code model (`build_code_model`) with the weights of a core model (or a training model)."""
+    core = siamese.core_of(core)
+    _, max_len, alphabet_size = core.inputs[0].shape
+    lstm = core.get_layer("shared_lstm")
+    from_keras_lstm(lstm)  # refuses an LSTM that CodeLSTM cannot reproduce
+    code_model = build_code_model(max_len=max_len, alphabet_size=alphabet_size, units=lstm.units, head=_head_of(core))
+    code_model.get_layer("shared_lstm").set_weights(lstm.get_weights())
+    code_model.get_layer("same_author").set_weights(core.get_layer("same_author").get_weights())
+    return code_model

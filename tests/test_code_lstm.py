@@ -1,0 +1,237 @@
+"""code_lstm.py: CodeLSTM is keras.layers.LSTM on one-hot rows, same weights, same numbers."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import code_lstm
+import data
+import model as siamese
+import nodes
+
+MAX_LEN = 20
+DEPTH = 256
+UNITS = 8
+
+
+def random_codes(n, max_len=MAX_LEN, seed=0, longest=None):
+    """Random codes with every kind of length: empty, one character, partial, full.
+
+    `longest` caps the lengths: the batch then starts with padding steps common
+    to every row, which CodeLSTM computes once (its "prefix").
+    """
+    longest = max_len if longest is None else longest
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, DEPTH, size=(n, max_len)).astype("uint8")
+    lengths = rng.integers(0, longest + 1, size=n).astype("int32")
+    lengths[:4] = [0, 1, longest, max(longest - 1, 0)][: min(4, n)]
+    # Padding steps hold junk codes on purpose: the layer must ignore them, as one_hot does.
+    return codes, lengths
+
+
+# Longest tweet of the batch: every step a character somewhere, a common
+# padding prefix of 7 steps, one step only, and no character at all.
+LONGEST = [MAX_LEN, MAX_LEN - 7, 1, 0]
+
+
+def pair(units=UNITS, seed=0):
+    """A built CodeLSTM and the keras LSTM holding the same weights."""
+    keras.utils.set_random_seed(seed)
+    layer = code_lstm.CodeLSTM(units, depth=DEPTH)
+    layer.build()
+    # Not the initial weights: a non-trivial bias and a larger recurrent kernel.
+    rng = np.random.default_rng(seed + 1)
+    layer.set_weights([w + rng.normal(scale=0.3, size=w.shape).astype("float32") for w in layer.get_weights()])
+    return layer, code_lstm.to_keras_lstm(layer)
+
+
+def numpy(x):
+    return ops.convert_to_numpy(x)
+
+
+@pytest.mark.parametrize("longest", LONGEST)
+@pytest.mark.parametrize("training", [False, True])
+def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest):
+    layer, lstm = pair()
+    codes, lengths = random_codes(9, longest=longest)
+    expected = numpy(lstm(data.one_hot(codes, lengths)))
+    got = numpy(layer(codes, ops.convert_to_tensor(lengths.astype("uint16")), training=training))
+    assert got.shape == (9, UNITS)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    # An empty tweet still runs the recurrence over the bias alone: not zero.
+    assert np.abs(got[0]).max() > 0
+
+
+def test_reference_recurrence_agrees(monkeypatch):
+    """The plain scan over every step (backend autodiff) gives the same numbers."""
+    layer, _ = pair()
+    codes, lengths = random_codes(6, longest=MAX_LEN - 5)
+    fast = numpy(layer(codes, lengths))
+    monkeypatch.setattr(code_lstm, "_REFERENCE_RECURRENCE", True)
+    np.testing.assert_allclose(numpy(layer(codes, lengths, training=True)), fast, atol=1e-6, rtol=0)
+
+
+def test_weights_are_the_lstm_cells_and_convert_exactly_both_ways():
+    layer, lstm = pair()
+    assert [w.name for w in layer.weights] == ["kernel", "recurrent_kernel", "bias"]
+    assert [w.name for w in layer.weights] == [w.name for w in lstm.weights]
+    assert [tuple(w.shape) for w in layer.weights] == [(DEPTH, 4 * UNITS), (UNITS, 4 * UNITS), (4 * UNITS,)]
+    for a, b in zip(layer.get_weights(), lstm.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    back = code_lstm.from_keras_lstm(lstm)
+    for a, b in zip(back.get_weights(), layer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert isinstance(back, code_lstm.CodeLSTM) and back.units == UNITS and back.depth == DEPTH
+
+
+def test_initializers_match_keras_lstm():
+    keras.utils.set_random_seed(3)
+    layer = code_lstm.CodeLSTM(UNITS, depth=DEPTH)
+    layer.build()
+    keras.utils.set_random_seed(3)
+    lstm = keras.layers.LSTM(UNITS)
+    lstm.build((None, None, DEPTH))
+    for a, b in zip(layer.get_weights(), lstm.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    bias = layer.get_weights()[2]
+    np.testing.assert_array_equal(bias, np.r_[np.zeros(UNITS), np.ones(UNITS), np.zeros(2 * UNITS)])
+
+
+def test_from_keras_lstm_refuses_what_it_cannot_reproduce():
+    for lstm in (
+        keras.layers.LSTM(UNITS, activation="relu"),
+        keras.layers.LSTM(UNITS, return_sequences=True),
+        keras.layers.LSTM(UNITS, use_bias=False),
+    ):
+        lstm.build((None, None, DEPTH))
+        with pytest.raises(ValueError, match="cannot reproduce"):
+            code_lstm.from_keras_lstm(lstm)
+
+
+@pytest.mark.parametrize("longest", LONGEST)
+@pytest.mark.parametrize("training", [False, True])
+def test_gradients_match_keras_lstm(training, longest):
+    tf = pytest.importorskip("tensorflow")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("gradient check written with tf.GradientTape")
+    layer, lstm = pair()
+    codes, lengths = random_codes(5, longest=longest)
+    one_hot = data.one_hot(codes, lengths)
+    probe = np.random.default_rng(7).normal(size=(5, UNITS)).astype("float32")
+
+    def grads(fn, weights):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.sin(3.0 * fn()) * probe)
+        return [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, weights)]
+
+    got = grads(lambda: layer(codes, lengths, training=training), layer.trainable_weights)
+    expected = grads(lambda: lstm(one_hot), lstm.trainable_weights)
+    for name, a, b in zip(["kernel", "recurrent_kernel", "bias"], got, expected):
+        if not (name == "kernel" and longest == 0):  # no character: no kernel row used
+            assert np.abs(b).max() > 1e-3, name  # a real check, not zeros against zeros
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=0, err_msg=name)
+
+
+def small_code_model(head="compare"):
+    keras.utils.set_random_seed(0)
+    return code_lstm.build_code_model(max_len=MAX_LEN, alphabet_size=DEPTH, units=UNITS, head=head)
+
+
+def code_inputs(seed=0, n=7):
+    codes_a, lengths_a = random_codes(n, seed=seed)
+    codes_b, lengths_b = random_codes(n, seed=seed + 10)
+    return codes_a, lengths_a, codes_b, lengths_b
+
+
+@pytest.mark.parametrize("head", siamese.HEADS)
+def test_code_model_equals_core_model_on_one_hot_rows_and_round_trips(head):
+    code_model = small_code_model(head)
+    # Move the weights off their initial values so that every part matters.
+    rng = np.random.default_rng(2)
+    code_model.set_weights([w + rng.normal(scale=0.3, size=w.shape).astype("float32") for w in code_model.get_weights()])
+    codes_a, lengths_a, codes_b, lengths_b = code_inputs()
+    inputs = siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b)
+    got = code_model.predict(inputs, verbose=0)
+
+    core = code_lstm.export_core(code_model)
+    assert isinstance(core.get_layer("shared_lstm"), keras.layers.LSTM)
+    expected = core.predict([data.one_hot(codes_a, lengths_a), data.one_hot(codes_b, lengths_b)], verbose=0)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    # The core's own training wrapper (in-graph one-hot) agrees too.
+    np.testing.assert_allclose(siamese.build_training_model(core).predict(inputs, verbose=0), got, atol=1e-5, rtol=0)
+
+    back = code_lstm.import_core(siamese.build_training_model(core))
+    assert back.get_layer("shared_lstm").__class__ is code_lstm.CodeLSTM
+    for a, b in zip(back.get_weights(), code_model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(back.predict(inputs, verbose=0), got)
+
+
+def test_code_model_inputs_and_layers():
+    code_model = small_code_model()
+    assert {t.name: (tuple(t.shape), t.dtype) for t in code_model.inputs} == {
+        "codes_a": ((None, MAX_LEN), "uint8"),
+        "length_a": ((None,), "int32"),
+        "codes_b": ((None, MAX_LEN), "uint8"),
+        "length_b": ((None,), "int32"),
+    }
+    assert code_model.get_layer("same_author").activation is keras.activations.sigmoid
+
+
+def test_one_shared_instance_one_weight_set_swapping_tweets_swaps_encodings():
+    code_model = small_code_model()
+    shared = [layer for layer in code_model.layers if isinstance(layer, code_lstm.CodeLSTM)]
+    assert len(shared) == 1 and shared[0].name == "shared_lstm"
+    lstm = shared[0]
+    # One kernel, recurrent kernel and bias in the whole model, plus the Dense layer's two.
+    assert len(code_model.weights) == 5
+    assert {id(w) for w in code_model.weights} == {id(w) for w in lstm.weights + code_model.get_layer("same_author").weights}
+    assert sum(w.name == "kernel" and w.shape[0] == DEPTH for w in code_model.weights) == 1
+
+    probe = keras.Model(code_model.inputs, [nodes.get_output_at(lstm, 0), nodes.get_output_at(lstm, 1)])
+    codes_a, lengths_a, codes_b, lengths_b = code_inputs()
+    u, v = probe.predict(siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b), verbose=0)
+    v2, u2 = probe.predict(siamese.pair_inputs(codes_b, lengths_b, codes_a, lengths_a), verbose=0)
+    np.testing.assert_array_equal(u, u2)
+    np.testing.assert_array_equal(v, v2)
+    assert not np.allclose(u, v)
+
+
+def test_save_and_load_with_safe_mode(tmp_path):
+    code_model = small_code_model()
+    codes_a, lengths_a, codes_b, lengths_b = code_inputs(seed=3)
+    inputs = siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b)
+    code_model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    code_model.fit(inputs, np.array([0, 1, 0, 1, 1, 0, 1], "float32"), batch_size=4, epochs=1, verbose=0)
+    expected = code_model.predict(inputs, verbose=0)
+    path = str(tmp_path / "code_model.keras")
+    code_model.save(path)
+    loaded = keras.models.load_model(path)  # safe_mode=True by default
+    assert isinstance(loaded.get_layer("shared_lstm"), code_lstm.CodeLSTM)
+    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), expected)
+    config = loaded.get_layer("shared_lstm").get_config()
+    assert config["units"] == UNITS and config["depth"] == DEPTH and config["unit_forget_bias"] is True
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_training_steps_match_the_core_model(jit_compile):
+    """One SGD step on each model from the same weights gives the same weights.
+
+    jit_compile=True: the code model compiled with XLA (the fastest on CPU).
+    """
+    if jit_compile and keras.backend.backend() == "torch":
+        pytest.skip("torch.compile is not XLA")
+    code_model = small_code_model()
+    core = code_lstm.export_core(code_model)
+    codes_a, lengths_a, codes_b, lengths_b = code_inputs(seed=5, n=6)
+    lengths_a, lengths_b = np.minimum(lengths_a, MAX_LEN - 3), np.minimum(lengths_b, MAX_LEN - 6)
+    y = np.array([1, 0, 0, 1, 1, 0], "float32")
+    before = core.get_weights()
+    code_model.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy", jit_compile=jit_compile)
+    core.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
+    code_model.fit(siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b), y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    core.fit([data.one_hot(codes_a, lengths_a), data.one_hot(codes_b, lengths_b)], y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    for a, b, old in zip(code_lstm.export_core(code_model).get_weights(), core.get_weights(), before):
+        assert np.abs(b - old).max() > 1e-4  # the step moved every weight
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
