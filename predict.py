@@ -128,15 +128,17 @@ def load_model(path):
 
 
 def score_texts(model, alphabet, texts_a, texts_b):
-    """Account-level score of two lists of tweets (one tweet a side is a pair)."""
+    """Score of two lists of tweets: the mean of all len(a) × len(b) symmetric pair scores."""
+    import numpy as np
+
     import model as siamese
 
     max_len, _ = siamese.input_geometry(model)
     a = data.encode(texts_a, alphabet, max_len)
     b = data.encode(texts_b, alphabet, max_len)
-    encodings_a = siamese.encode_tweets(model, a.codes, a.lengths)
-    encodings_b = siamese.encode_tweets(model, b.codes, b.lengths)
-    return float(siamese.score_accounts(model, encodings_a[None], encodings_b[None])[0])
+    rows_a, rows_b = (index.ravel() for index in np.meshgrid(np.arange(len(texts_a)), np.arange(len(texts_b))))
+    scores = siamese.score_pairs(model, a.codes[rows_a], a.lengths[rows_a], b.codes[rows_b], b.lengths[rows_b])
+    return float(scores.mean())
 
 
 def score_csv(model, alphabet, path, out):

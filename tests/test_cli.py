@@ -82,3 +82,19 @@ def test_predict_csv_keeps_rows_in_order_and_adds_score(trained, tmp_path):
     assert scored["note"].tolist() == ["keep1", "keep2", "keep3"]
     assert scored["score"][0] == scored["score"][2]
     assert scored["score"].between(0, 1).all()
+
+
+def test_readme_python_example_runs_on_a_run_folder(trained):
+    run_dir, _ = trained
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    block = readme.split("## Using the model from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(block.replace("runs/NAME", run_dir), "README.md (Using the model from Python)", "exec"), namespace)
+    assert namespace["u"].shape == (2, 8)  # this run's UNITS
+    scores = namespace["model"].score_pairs(
+        namespace["net"], namespace["a"].codes, namespace["a"].lengths, namespace["b"].codes, namespace["b"].lengths
+    )
+    card = namespace["card"].predict([namespace["x_a"], namespace["x_b"]], verbose=0)[:, 0]
+    flipped = namespace["card"].predict([namespace["x_b"], namespace["x_a"]], verbose=0)[:, 0]
+    assert scores == pytest.approx((card + flipped) / 2, abs=1e-5)  # card_model.keras holds the same weights
