@@ -33,7 +33,7 @@ import data
 
 BAD = os.path.join("tests", "bad_inputs")  # relative: the CLI runs with cwd=REPO
 TINY = ["--epochs", "1", "--pairs-per-epoch", "64", "--eval-pairs", "32", "--batch-size", "32",
-        "--units", "8", "--max-len", "40", "--account-sizes", "1"]
+        "--units", "8", "--max-len", "40", "--account-sizes", "1", "--jit-compile", "off"]
 # Lines TensorFlow's C++ side logs itself, whatever TF_CPP_MIN_LOG_LEVEL says.
 TF_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl::InitializeLog\(\)|"
                     r"To enable the following instructions)")
