@@ -27,9 +27,9 @@ How the recurrence runs (docs/performance.md has the measurements):
 * Common padding prefix, computed once. Tweets are front-padded, so the first
   `max_len - max(lengths)` steps of a batch are padding in EVERY row: the same
   input (the bias row) from the same zero state, so the same states in every
-  row. They run once on a batch of one; the batch starts after them. The
-  numbers are the LSTM's over all steps; real tweets (at most 140 characters
-  in ../shared/data) skip half the steps.
+  row. They run on one row and the state is shared; the batch's own work
+  starts after them. The numbers are the LSTM's over all steps; real tweets
+  (at most 140 characters in ../shared/data) skip half the steps.
 * A hand-written gradient (`ops.custom_gradient`: backpropagation through
   time), so no backend differentiates a loop. Training keeps each step's
   states (`ops.scan`); inference keeps nothing (`ops.fori_loop`). This also
@@ -112,44 +112,42 @@ def _run_scan(x, recurrent_kernel, units):
 
 
 # ---------------------------------------------------------------------------
-# The recurrence the layer runs: the common padding prefix once, on a batch of
-# one; the batch from `start = max_len - max(lengths)` on (module docstring).
+# The recurrence the layer runs: the common padding prefix on one row, the
+# batch from `start = max_len - max(lengths)` on (see the module docstring).
 
 
-def _forward_keep(x, pad, recurrent_kernel, units, start):
-    """Training forward: final h, and every step's states for `_backward`.
+def _forward_keep(x, recurrent_kernel, units, start):
+    """Training forward: final h, and every step's (h, c, gates [i, f, o, g]).
 
-    Returns (h, prefix_states, states); states are (h, c, gates [i, f, o, g])
-    per step, time-major; the prefix's are on a batch of one.
+    One scan over all steps; a step before `start` runs on row 0 only (every
+    row is padding there, x[t, 0] is the padding input) and its result is
+    broadcast to the batch, so the states kept are every row's.
     """
-    steps = ops.arange(ops.shape(x)[0])
+    batch = ops.shape(x)[1]
 
-    def scan_states(inputs, h0, c0, active):
-        def step(carry, step_input):
-            x_t, t = step_input
+    def step(carry, step_input):
+        x_t, t = step_input
+        h, c, _ = carry
 
-            def run():
-                h, c, s, g = _step(x_t, carry[0], carry[1], recurrent_kernel, units)
-                return h, c, ops.concatenate([s, g], axis=-1)
+        def states(x_t, h, c):
+            h, c, s, g = _step(x_t, h, c, recurrent_kernel, units)
+            return h, c, ops.concatenate([s, g], axis=-1)
 
-            out = ops.cond(active(t), run, lambda: carry)
-            # TensorFlow's scan wants each step's output shaped like the carry.
-            return out, out
+        def prefix():
+            one = states(x_t[0][None, :], h[0][None, :], c[0][None, :])
+            return tuple(ops.broadcast_to(v, (batch, ops.shape(v)[1])) for v in one)
 
-        g0 = ops.zeros((ops.shape(h0)[0], 4 * units), dtype=h0.dtype)
-        return ops.scan(step, (h0, c0, g0), (inputs, steps))
+        out = ops.cond(t >= start, lambda: states(x_t, h, c), prefix)
+        # TensorFlow's scan wants each step's output shaped like the carry.
+        return out, out
 
-    zeros = ops.zeros((1, units), dtype=x.dtype)
-    pads = ops.broadcast_to(pad, (ops.shape(x)[0], 1, 4 * units))
-    (h_s, c_s, _), prefix_states = scan_states(pads, zeros, zeros, lambda t: t < start)
-    batch = (ops.shape(x)[1], units)
-    (h, _, _), states = scan_states(
-        x, ops.broadcast_to(h_s, batch), ops.broadcast_to(c_s, batch), lambda t: t >= start
-    )
-    return h, prefix_states, states
+    h0 = ops.zeros((batch, units), dtype=x.dtype)
+    init = (h0, h0, ops.zeros((batch, 4 * units), dtype=x.dtype))
+    (h, _, _), states = ops.scan(step, init, (x, ops.arange(ops.shape(x)[0])))
+    return h, states
 
 
-def _forward_fast(x, pad, recurrent_kernel, units, start):
+def _forward_fast(x, recurrent_kernel, units, start):
     """Inference forward: final h, with `ops.fori_loop`, nothing kept."""
 
     def body(x_at):
@@ -160,92 +158,91 @@ def _forward_fast(x, pad, recurrent_kernel, units, start):
         return run
 
     zeros = ops.zeros((1, units), dtype=x.dtype)
-    h_s, c_s = ops.fori_loop(0, start, body(lambda t: pad), (zeros, zeros))
+    h, c = ops.fori_loop(0, start, body(lambda t: x[t, 0][None, :]), (zeros, zeros))
     batch = (ops.shape(x)[1], units)
-    carry = (ops.broadcast_to(h_s, batch), ops.broadcast_to(c_s, batch))
+    carry = (ops.broadcast_to(h, batch), ops.broadcast_to(c, batch))
     h, _ = ops.fori_loop(start, ops.shape(x)[0], body(lambda t: x[t]), carry)
     return h
 
 
-def _backward(recurrent_kernel, units, dh, dc, states, active):
-    """Backpropagation through time over the `active` steps of `states`.
+def _backward(recurrent_kernel, units, upstream, states, start):
+    """Backpropagation through time: the gradients at x (= at each step's
+    pre-activations) and at the recurrent kernel, given dL/dh at the last step.
 
-    dh, dc: the loss's gradient at the last step's h and c. Returns dz, the
-    gradient at each step's pre-activations (= at x; zero on inactive steps),
-    the recurrent kernel's gradient, and the gradient at the initial (h, c).
+    Before `start` the batch shared one state: the rows' gradients add up, and
+    the step runs on row 0, whose x is the padding input (the gather's
+    gradient takes it to the bias); the other rows get zero.
     """
     hs, cs, gates = states
     zeros = ops.zeros_like(hs[:1])
     h_prev = ops.concatenate([zeros, hs[:-1]], axis=0)
     c_prev = ops.concatenate([zeros, cs[:-1]], axis=0)
     recurrent_t = ops.transpose(recurrent_kernel)
-    steps = ops.arange(ops.shape(gates)[0])
+
+    def grads(dh, dc, gates_t, c_t, c_prev_t, h_prev_t):
+        # dc: what reaches c_t from step t + 1 (already times f_{t+1}).
+        s, g = ops.split(gates_t, [3 * units], axis=-1)
+        i, f, o = ops.split(s, 3, axis=-1)
+        tanh_c = ops.tanh(c_t)
+        dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
+        dz_sigmoid = ops.concatenate([dc * g, dc * c_prev_t, dh * tanh_c], axis=-1) * s * (1.0 - s)
+        dz = ops.concatenate([dz_sigmoid, dc * i * (1.0 - g * g)], axis=-1)
+        return ops.matmul(dz, recurrent_t), dc * f, dz, ops.matmul(ops.transpose(h_prev_t), dz)
 
     def step(carry, step_input):
-        dh, dc, _, d_recurrent = carry  # dc: what reaches c_t from step t + 1 (already times f_{t+1})
-        gates_t, c_t, c_prev_t, h_prev_t, t = step_input
+        dh, dc, _, d_recurrent = carry
+        t, values = step_input[-1], step_input[:-1]
 
-        def run():
-            s, g = ops.split(gates_t, [3 * units], axis=-1)
-            i, f, o = ops.split(s, 3, axis=-1)
-            tanh_c = ops.tanh(c_t)
-            dc_t = dc + dh * o * (1.0 - tanh_c * tanh_c)
-            dz_sigmoid = ops.concatenate([dc_t * g, dc_t * c_prev_t, dh * tanh_c], axis=-1) * s * (1.0 - s)
-            dz = ops.concatenate([dz_sigmoid, dc_t * i * (1.0 - g * g)], axis=-1)
-            d_recurrent_t = d_recurrent + ops.matmul(ops.transpose(h_prev_t), dz)
-            return ops.matmul(dz, recurrent_t), dc_t * f, dz, d_recurrent_t
+        def main():
+            dh_prev, dc_prev, dz, d = grads(dh, dc, *values)
+            return dh_prev, dc_prev, dz, d_recurrent + d
 
-        out = ops.cond(active(t), run, lambda: (dh, dc, ops.zeros_like(gates_t), d_recurrent))
+        def prefix():
+            dh_1, dc_1 = ops.sum(dh, axis=0, keepdims=True), ops.sum(dc, axis=0, keepdims=True)
+            dh_prev, dc_prev, dz, d = grads(dh_1, dc_1, *(v[0][None, :] for v in values))
+            row_0 = lambda v, like: ops.concatenate([v, ops.zeros_like(like[1:])], axis=0)  # noqa: E731
+            return row_0(dh_prev, dh), row_0(dc_prev, dc), row_0(dz, values[0]), d_recurrent + d
+
+        out = ops.cond(t >= start, main, prefix)
         return out, out
 
-    init = (dh, dc, ops.zeros_like(gates[0]), ops.zeros_like(recurrent_kernel))
-    (dh, dc, _, _), (_, _, dz, d_recurrent) = ops.scan(
-        step, init, (gates, cs, c_prev, h_prev, steps), reverse=True
-    )
-    return dz, d_recurrent[0], dh, dc
+    init = (upstream, ops.zeros_like(upstream), ops.zeros_like(gates[0]), ops.zeros_like(recurrent_kernel))
+    steps = ops.arange(ops.shape(gates)[0])
+    _, (_, _, dz, d_recurrent) = ops.scan(step, init, (gates, cs, c_prev, h_prev, steps), reverse=True)
+    return dz, d_recurrent[0]
 
 
-def _recurrence(x, pad, recurrent_kernel, units, start, keep):
+def _recurrence(x, recurrent_kernel, units, start, keep):
     """Final h of the LSTM over time-major x (T, B, 4u), with a hand-written gradient.
 
-    pad: the padding steps' input (4u,), x's value wherever t < start.
-    keep=True (training): the forward keeps every step's states for the
-    backward pass. keep=False (inference): a lighter loop keeps nothing; a
-    gradient, if one is asked for, runs the keeping forward first.
-    No backend differentiates a loop here, so the layer also compiles with XLA
-    (TensorFlow's `jit_compile=True`), and the skipped steps cost nothing.
+    start: the first step that is not padding in every row; x[t, 0] is the
+    padding input for t < start. keep=True (training): the forward keeps every
+    step's states for the backward pass. keep=False (inference): a lighter
+    loop keeps nothing; a gradient, if one is asked for, runs the keeping
+    forward first. No backend differentiates a loop here, so the layer also
+    compiles with XLA (TensorFlow's `jit_compile=True`).
     """
     T = ops.shape(x)[0]
 
     @ops.custom_gradient
-    def run(x, pad, recurrent_kernel, start_f):
+    def run(x, recurrent_kernel, start_f):
         begin = ops.cast(start_f, "int32")
         if keep:
-            h, prefix_states, states = _forward_keep(x, pad, recurrent_kernel, units, begin)
+            h, states = _forward_keep(x, recurrent_kernel, units, begin)
         else:
-            h, prefix_states, states = _forward_fast(x, pad, recurrent_kernel, units, begin), None, None
+            h, states = _forward_fast(x, recurrent_kernel, units, begin), None
 
         def grad(*args, upstream=None):
             if upstream is None:  # TensorFlow and JAX pass it by position, torch by name
                 upstream = args[0]
-            kept = (prefix_states, states) if keep else _forward_keep(x, pad, recurrent_kernel, units, begin)[1:]
-            dh = ops.cast(upstream, x.dtype)
-            dx, d_recurrent, dh, dc = _backward(
-                recurrent_kernel, units, dh, ops.zeros_like(dh), kept[1], lambda t: t >= begin
-            )
-            # Every row started from the prefix's state: their gradients add up.
-            dh, dc = ops.sum(dh, axis=0, keepdims=True), ops.sum(dc, axis=0, keepdims=True)
-            d_pads, d_recurrent_prefix, _, _ = _backward(
-                recurrent_kernel, units, dh, dc, kept[0], lambda t: t < begin
-            )
-            d_pad = ops.reshape(ops.sum(d_pads, axis=(0, 1)), ops.shape(pad))
-            d_recurrent = ops.cast(d_recurrent + d_recurrent_prefix, recurrent_kernel.dtype)
-            return dx, d_pad, d_recurrent, ops.zeros_like(start_f)
+            kept = states if keep else _forward_keep(x, recurrent_kernel, units, begin)[1]
+            dx, d_recurrent = _backward(recurrent_kernel, units, ops.cast(upstream, x.dtype), kept, begin)
+            return dx, ops.cast(d_recurrent, recurrent_kernel.dtype), ops.zeros_like(start_f)
 
         return h, grad
 
     start = ops.clip(ops.cast(start, "int32"), 0, T)
-    return run(x, pad, recurrent_kernel, ops.cast(start, "float32"))
+    return run(x, recurrent_kernel, ops.cast(start, "float32"))
 
 
 # Tests and benches only: True runs `_run_scan` (every step, backend autodiff) instead.
@@ -326,7 +323,7 @@ class CodeLSTM(keras.layers.Layer):
         if _REFERENCE_RECURRENCE:
             return _run_scan(x, recurrent_kernel, units)
         start = max_len - ops.max(lengths)
-        return _recurrence(x, table[depth], recurrent_kernel, units, start, keep=bool(training))
+        return _recurrence(x, recurrent_kernel, units, start, keep=bool(training))
 
     def compute_output_shape(self, codes_shape, lengths_shape=None):
         return (codes_shape[0], self.units)

@@ -111,14 +111,16 @@ def test_from_keras_lstm_refuses_what_it_cannot_reproduce():
 
 @pytest.mark.parametrize("longest", LONGEST)
 @pytest.mark.parametrize("training", [False, True])
-def test_gradients_match_keras_lstm(training, longest):
+@pytest.mark.parametrize("batch", [5, 1])
+def test_gradients_match_keras_lstm(training, longest, batch):
     tf = pytest.importorskip("tensorflow")
     if keras.backend.backend() != "tensorflow":
         pytest.skip("gradient check written with tf.GradientTape")
     layer, lstm = pair()
-    codes, lengths = random_codes(5, longest=longest)
+    codes, lengths = random_codes(batch, longest=longest)
+    lengths[0] = longest  # a batch of one: its tweet is the longest
     one_hot = data.one_hot(codes, lengths)
-    probe = np.random.default_rng(7).normal(size=(5, UNITS)).astype("float32")
+    probe = np.random.default_rng(7).normal(size=(batch, UNITS)).astype("float32")
 
     def grads(fn, weights):
         with tf.GradientTape() as tape:
