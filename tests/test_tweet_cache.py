@@ -1,0 +1,323 @@
+"""tweet_cache.py: CSV shards streamed into an on-disk cache give data.load_corpus's corpus."""
+
+import collections
+import glob
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, write_csv
+
+import data
+import tweet_cache
+
+FRACTIONS = (0.2, 0.2)
+SEED = 5
+
+
+def _shard_rows():
+    """20 authors over 3 shards: repeats, an empty text, a blank author, a long text, CRLF, emoji."""
+    rng = np.random.default_rng(0)
+    habits = ["!!!", "...", " lol", " #tbt", " :)", "?!", " xx", " -J", " 🙂", " ~z"]
+    rows = []
+    for i in range(180):
+        author = f"user_{int(rng.integers(20)):02d}"
+        words = " ".join(rng.choice(["pizza", "rain", "cats", "Monday", "coffee", "é", "ß", "😀"], 4))
+        rows.append((author, words + habits[int(author[-2:]) % len(habits)]))
+    rows[7] = ("user_03", "same text twice")
+    rows[8] = ("user_03", "same text twice")
+    rows[70] = ("user_04", "x" * 300)  # truncated
+    rows[71] = ("user_05", "")  # skipped
+    rows[72] = ("  ", "no author")  # skipped
+    rows[130] = ("user_06", "line one\r\nline two")  # CRLF in a quoted text
+    rows[131] = ("user_06", "same text twice")  # the same text from another author
+    return [rows[:70], rows[70:130], rows[130:]]
+
+
+@pytest.fixture
+def shards(tmp_path):
+    """(glob pattern, concatenation of the shards as one file, the shard rows)."""
+    parts = _shard_rows()
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for i, rows in enumerate(parts):
+        write_csv(folder / f"part-{i:02d}.csv", ["author", "text"], rows)
+    whole = write_csv(tmp_path / "whole.csv", ["author", "text"], [row for rows in parts for row in rows])
+    return str(folder / "part-*.csv"), whole, parts
+
+
+def _cached(pattern, tmp_path, **kwargs):
+    kwargs.setdefault("chunk_rows", 16)  # many chunks, so chunk boundaries are exercised
+    return tweet_cache.load_corpus_cached(pattern, FRACTIONS, SEED, cache_dir=str(tmp_path / "cache"), **kwargs)
+
+
+def test_shards_give_load_corpus_of_their_concatenation(shards, tmp_path):
+    pattern, whole, parts = shards
+    ref = data.load_corpus(whole, FRACTIONS, SEED)
+    got = _cached(pattern, tmp_path)
+    assert got.alphabet == ref.alphabet
+    np.testing.assert_array_equal(got.codes, ref.codes)
+    np.testing.assert_array_equal(got.lengths, ref.lengths)
+    np.testing.assert_array_equal(got.split, ref.split)
+    assert got.codes.dtype == np.uint8 and got.lengths.dtype == np.uint16
+    assert got.author_ids.dtype == np.int32 and got.split.dtype == np.int8 and got.text_ids.dtype == np.int64
+    assert got.fixed_pairs is None
+    # Authors, through their names: the kept rows, in shard order.
+    kept = [row for rows in parts for row in rows if row[0].strip() and row[1].strip()]
+    names = tweet_cache.author_names(got)
+    assert [names[i] for i in got.author_ids] == [author for author, _ in kept]
+    np.testing.assert_array_equal(pd.factorize(np.asarray(got.author_ids))[0], pd.factorize(ref.author_ids)[0])
+    # Equal texts, equal ids; different texts, different ids.
+    np.testing.assert_array_equal(pd.factorize(np.asarray(got.text_ids))[0], ref.text_ids)
+    # Notes: the split and truncation lines as load_corpus; skipped rows per shard; the cache.
+    assert [n for n in got.notes if not n.startswith(("cache:", pattern[:-10]))] == [
+        n for n in ref.notes if "skipped" not in n
+    ]
+    shard_1 = sorted(glob.glob(pattern))[1]
+    assert f"{shard_1}: skipped 2 row(s) with an empty or blank author or text (rows 3, 4)" in got.notes
+    assert got.notes[-1].startswith("cache: built ")
+
+
+def test_one_file_gives_load_corpus_exactly_and_the_same_pairs(tmp_path):
+    path = os.path.join(REPO, "data", "sample_tweets.csv")
+    ref = data.load_corpus(path, (0.15, 0.15), 1337)
+    got = tweet_cache.load_corpus_cached(path, (0.15, 0.15), 1337, cache_dir=str(tmp_path), chunk_rows=2000)
+    for name in ("codes", "lengths", "author_ids", "split"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))
+    assert got.alphabet == ref.alphabet and got.notes[:-1] == ref.notes
+    for epoch in (0, 1):
+        assert _same(tweet_cache.training_pairs(got, epoch, 512, 7), data.training_pairs(ref, epoch, 512, 7))
+        assert _same(data.training_pairs(got, epoch, 512, 7), data.training_pairs(ref, epoch, 512, 7))
+    for part in (1, 2):
+        assert _same(tweet_cache.evaluation_pairs(got, part, 400, 7), data.evaluation_pairs(ref, part, 400, 7))
+    for k in (1, 5, 10, 1000):
+        tweets, drawn = tweet_cache.test_account_pairs(got, k, 40, 7)
+        ref_tweets, ref_drawn = data.test_account_pairs(ref, k, 40, 7)
+        np.testing.assert_array_equal(tweets, ref_tweets)
+        if k == 1000:
+            assert drawn is None and ref_drawn is None
+        else:
+            assert all(np.array_equal(x, y) for x, y in zip(drawn, ref_drawn))
+
+
+def _same(p, q):
+    return all(np.array_equal(x, y) for x, y in zip(p, q)) and p.a.dtype == q.a.dtype == np.int32
+
+
+def test_alphabet_from_counts_equals_build_alphabet():
+    rng = np.random.default_rng(1)
+    pool = list("aabbbcdeé😀 \n\u200b") + [chr(c) for c in range(0x4E00, 0x4E10)]
+    for size in (2, 4, 8, 256):
+        for _ in range(20):
+            texts = ["".join(rng.choice(pool, int(rng.integers(0, 30)))) for _ in range(int(rng.integers(1, 8)))]
+            counter = collections.Counter()
+            for text in texts:
+                counter.update(text)
+            expected = data.build_alphabet(texts, size)
+            assert tweet_cache.alphabet_from_counts(counter, size) == expected
+            assert tweet_cache.alphabet_from_counts(tweet_cache.count_characters(texts), size) == expected
+    # Ties go to the lower code point.
+    assert tweet_cache.alphabet_from_counts(collections.Counter("ccc bb a" + "b"), 4) == "bc "
+
+
+def test_second_call_reuses_the_cache_without_reading(shards, tmp_path, monkeypatch):
+    pattern, _, _ = shards
+    first = _cached(pattern, tmp_path)
+    folder = tweet_cache.cache_folder(first)
+    stamps = {name: os.stat(os.path.join(folder, name)).st_mtime_ns for name in os.listdir(folder)}
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the CSVs were read again")
+
+    monkeypatch.setattr(tweet_cache, "read_shard", no_reading)
+    again = _cached(pattern, tmp_path)
+    assert tweet_cache.cache_folder(again) == folder and again.notes[-1] == f"cache: reused {folder}"
+    assert {name: os.stat(os.path.join(folder, name)).st_mtime_ns for name in os.listdir(folder)} == stamps
+    np.testing.assert_array_equal(again.codes, first.codes)
+    # A resumed run passes the alphabet its first start built: the same cache.
+    resumed = _cached(pattern, tmp_path, alphabet=first.alphabet)
+    assert tweet_cache.cache_folder(resumed) == folder
+    # Another seed, another key: a new cache (which needs reading).
+    with pytest.raises(AssertionError, match="read again"):
+        tweet_cache.load_corpus_cached(pattern, FRACTIONS, SEED + 1, cache_dir=str(tmp_path / "cache"))
+    monkeypatch.undo()
+    # A changed shard: a new cache; no partial folder is left behind.
+    shard = sorted(glob.glob(pattern))[0]
+    with open(shard, "a", encoding="utf-8") as f:
+        f.write("user_01,one more\n")
+    changed = _cached(pattern, tmp_path)
+    assert tweet_cache.cache_folder(changed) != folder and len(changed.codes) == len(first.codes) + 1
+    assert not [name for name in os.listdir(tmp_path / "cache") if ".partial" in name]
+
+
+def test_arrays_are_read_only_memory_maps(shards, tmp_path):
+    corpus = _cached(shards[0], tmp_path)
+    for array in (corpus.codes, corpus.lengths, corpus.text_ids, corpus.author_ids, corpus.split):
+        assert isinstance(array, np.memmap) and not array.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        corpus.codes[0, 0] = 1
+
+
+def test_a_bad_shard_is_named_with_its_row_and_column(shards, tmp_path):
+    pattern, _, parts = shards
+    shard = sorted(glob.glob(pattern))[1]
+    with open(shard, "rb") as f:
+        lines = f.read().split(b"\n")
+    lines[4] = b"user_09,caf\xe9 au lait"  # row 5 of the shard: Latin-1, not UTF-8
+    with open(shard, "wb") as f:
+        f.write(b"\n".join(lines))
+    with pytest.raises(data.DataError) as error:
+        _cached(pattern, tmp_path)
+    assert str(error.value) == (
+        f"{shard}: row 5, column 'text': text is not valid UTF-8 (byte 0xE9 after 'caf'); save the file as UTF-8"
+    )
+    assert (error.value.path, error.value.row, error.value.column) == (shard, 5, "text")
+    assert os.listdir(tmp_path / "cache") == []  # the partial build is gone
+
+
+def test_a_pairs_shard_and_a_glob_without_match_are_refused(shards, tmp_path):
+    pattern, _, _ = shards
+    write_csv(os.path.dirname(pattern) + "/part-99.csv", ["text_a", "text_b", "same_author"], [("a", "b", "1")])
+    with pytest.raises(data.DataError, match=r"part-99\.csv: row 1: a text_a,text_b,same_author \(pairs\) file"):
+        _cached(pattern, tmp_path)
+    with pytest.raises(data.DataError, match="no file matches"):
+        _cached(str(tmp_path / "nothing-*.csv"), tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(os.path.join(REPO, "tests", "bad_inputs")) if n.endswith(".csv")))
+def test_each_shard_is_checked_as_read_csv_checks_a_file(name):
+    """Over the bad-input collection: the same error, or the same rows (chunks of 2 rows)."""
+    path = os.path.join(REPO, "tests", "bad_inputs", name)
+    if not name.endswith(".csv"):
+        pytest.skip("not a CSV")
+    try:
+        kind, expected = data.read_csv(path)
+    except data.DataError as error:
+        with pytest.raises(data.DataError) as got:
+            list(tweet_cache.read_shard(path, chunk_rows=2))
+        if error.column == "same_author" and error.row != 1:  # a pairs file's label: refused as a pairs file
+            assert got.value.row == 1 and "(pairs) file" in str(got.value)
+        else:
+            assert str(got.value) == str(error)
+        return
+    if kind == "pairs":
+        with pytest.raises(data.DataError, match="pairs"):
+            list(tweet_cache.read_shard(path, chunk_rows=2))
+        return
+    frame = pd.concat(list(tweet_cache.read_shard(path, chunk_rows=2)), ignore_index=True)
+    pd.testing.assert_frame_equal(frame, expected.reset_index(drop=True), check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "one_author.csv", "one_tweet_per_author.csv", "all_texts_empty.csv", "empty_texts.csv", "whitespace_texts.csv",
+        "blank_lines.csv", "nan_texts.csv", "unicode.csv", "long_text.csv", "quoted.csv", "crlf.csv", "bom.csv",
+    ],
+)
+def test_corpus_level_errors_and_notes_are_load_corpus_ones(name, tmp_path):
+    path = os.path.join(REPO, "tests", "bad_inputs", name)
+    try:
+        ref = data.load_corpus(path, (0.15, 0.15), 1337)
+    except data.DataError as error:
+        with pytest.raises(data.DataError) as got:
+            tweet_cache.load_corpus_cached(path, (0.15, 0.15), 1337, cache_dir=str(tmp_path), chunk_rows=7)
+        assert str(got.value) == str(error)
+        return
+    got = tweet_cache.load_corpus_cached(path, (0.15, 0.15), 1337, cache_dir=str(tmp_path), chunk_rows=7)
+    assert got.notes[:-1] == ref.notes and got.alphabet == ref.alphabet
+    for name in ("codes", "lengths", "author_ids", "split"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))
+    np.testing.assert_array_equal(pd.factorize(np.asarray(got.text_ids))[0], ref.text_ids)
+
+
+def test_too_few_authors_to_split_is_load_corpus_error(tmp_path):
+    rows = [(f"u{i % 4}", f"tweet {i}") for i in range(20)]
+    path = write_csv(tmp_path / "few.csv", ["author", "text"], rows)
+    with pytest.raises(data.DataError) as error:
+        data.load_corpus(path, (0.15, 0.15), 1)
+    with pytest.raises(data.DataError) as got:
+        tweet_cache.load_corpus_cached(path, (0.15, 0.15), 1, cache_dir=str(tmp_path / "c"))
+    assert str(got.value) == str(error.value)
+
+
+def test_pair_batches_train_on_the_cached_corpus(shards, tmp_path):
+    corpus = _cached(shards[0], tmp_path)
+
+    def pairs_for(epoch):
+        return tweet_cache.training_pairs(corpus, epoch, 64, seed=7)
+
+    batches = data.PairBatches(corpus, pairs_for, batch_size=24, epochs=2)
+    assert batches.steps_per_epoch == 3 and len(batches) == 6
+    inputs, labels = batches[5]  # epoch 1, its last (short) batch
+    assert inputs["codes_a"].shape == (16, 280) and inputs["codes_a"].dtype == np.uint8
+    assert inputs["length_b"].dtype == np.int32 and labels.shape == (16, 1)
+    pairs = data.training_pairs(corpus, 1, 64, seed=7)  # data.py's own, on the memory maps
+    assert _same(pairs, pairs_for(1))
+    assert set(np.asarray(corpus.split)[pairs.a]) == {0} and set(np.asarray(corpus.split)[pairs.b]) == {0}
+    same = np.asarray(corpus.author_ids)[pairs.a] == np.asarray(corpus.author_ids)[pairs.b]
+    np.testing.assert_array_equal(same, pairs.label == 1)
+    np.testing.assert_array_equal(inputs["codes_a"], corpus.codes[pairs.a[48:64]])
+    # tweet_cache.PairBatches: the same batches, the rows read with os.pread.
+    windowed = tweet_cache.PairBatches(corpus, pairs_for, batch_size=24, epochs=2)
+    for index in range(len(batches)):
+        got, want = windowed[index], batches[index]
+        assert all(np.array_equal(got[0][key], want[0][key]) for key in want[0])
+        assert np.array_equal(got[1], want[1]) and got[0]["length_a"].dtype == np.int32
+    tweet_cache.release_pages(corpus.codes, corpus.lengths)  # pages handed back; still readable
+    assert int(np.asarray(corpus.lengths).sum()) > 0
+
+
+def test_a_stale_partial_build_is_removed(shards, tmp_path):
+    pattern = shards[0]
+    cache = tmp_path / "cache"
+    key = tweet_cache.cache_key(tweet_cache.expand_shards(pattern), FRACTIONS, SEED, 280, 256)
+    cache.mkdir()
+    (cache / f"{key}.partial-999999999").mkdir()  # a pid that cannot run
+    _cached(pattern, tmp_path)
+    assert sorted(os.listdir(cache)) == [key]
+
+
+def test_train_sized_model_fits_a_few_steps_on_the_cached_corpus(shards, tmp_path):
+    import model as siamese
+
+    corpus = _cached(shards[0], tmp_path)
+    net = siamese.build_training_model(siamese.build_model(280, 256, units=4))
+    net.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    batches = tweet_cache.PairBatches(corpus, lambda e: tweet_cache.training_pairs(corpus, e, 32, 1), batch_size=16)
+    history = net.fit(batches, steps_per_epoch=batches.steps_per_epoch, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_should_cache_globs_and_large_tweets_files_only(shards, tmp_path):
+    pattern, whole, _ = shards
+    assert tweet_cache.should_cache(pattern)
+    assert not tweet_cache.should_cache(whole)  # small: load_corpus
+    assert tweet_cache.should_cache(whole, min_bytes=1)
+    pairs = write_csv(tmp_path / "p.csv", ["text_a", "text_b", "same_author"], [("a", "b", "1")])
+    assert not tweet_cache.should_cache(pairs, min_bytes=1)
+    assert not tweet_cache.should_cache(str(tmp_path / "missing.csv"), min_bytes=1)
+
+
+def test_a_given_alphabet_encodes_as_load_corpus_does(shards, tmp_path):
+    pattern, whole, _ = shards
+    got = _cached(pattern, tmp_path, alphabet="aeiou")
+    ref = data.load_corpus(whole, FRACTIONS, SEED, alphabet="aeiou")
+    assert got.alphabet == "aeiou"
+    np.testing.assert_array_equal(got.codes, ref.codes)
+
+
+def test_take_reads_rows_of_memory_maps_and_views_without_mapping_them(tmp_path):
+    array = np.arange(5000 * 7, dtype=np.int64).reshape(5000, 7)
+    np.save(tmp_path / "a.npy", array)
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    index = np.random.default_rng(0).integers(-5000, 5000, (30, 4))
+    for view, plain in ((mapped, array), (mapped[1234:], array[1234:]), (mapped[:, 0], array[:, 0])):
+        np.testing.assert_array_equal(tweet_cache.take(view, index % len(plain)), plain[index % len(plain)])
+    np.testing.assert_array_equal(tweet_cache.take(mapped, index), array[index])  # negative indices too
+    np.testing.assert_array_equal(tweet_cache.take(array, [3, 1]), array[[3, 1]])  # not a memory map
+    assert tweet_cache.take(mapped, np.zeros(0, dtype=int)).shape == (0, 7)
+    with pytest.raises(IndexError):
+        tweet_cache.take(mapped, [5000])
+    assert tweet_cache.take(mapped, [1, 2]).flags.writeable
