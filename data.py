@@ -686,6 +686,18 @@ def test_account_pairs(corpus, k, n_pairs, seed):
     return test_tweets, draw_account_pairs(corpus.author_ids[test_tweets], k, n_pairs, rng)
 
 
+def account_pairs(corpus, sizes, n_pairs, seed):
+    """`test_account_pairs` for each k of `sizes`, and the tweets to encode for them.
+
+    Returns (tweets, {k: (side_a, side_b, label) or None}): tweets are corpus
+    indices (here every test tweet), the sides index into them, so each tweet
+    is encoded once and then paired k × k. `tweet_cache.account_pairs` gives
+    the same pairs on a cached corpus, with only the tweets they use.
+    """
+    drawn = {k: test_account_pairs(corpus, k, n_pairs, seed)[1] for k in sizes}
+    return np.flatnonzero(corpus.split == 2), drawn
+
+
 def draw_account_pairs(author_ids, k, n_pairs, rng):
     """Pairs of accounts, k tweets a side: half one author on both sides, half two authors.
 

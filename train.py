@@ -2,6 +2,7 @@
 
     python train.py                         # the embedded synthetic sample
     python train.py --data my.csv --epochs 3
+    python train.py --data 'shards/*.csv'   # author,text shards, through a cache in runs/.cache/
     python train.py --resume                # continue an interrupted run
     python train.py --help                  # every constant, with its default
 
@@ -133,25 +134,34 @@ def main(argv):
     import metrics
     import model as siamese
     import plots
+    import tweet_cache
 
     keras.utils.set_random_seed(config["SEED"])  # weights, shuffles: identical runs on CPU
 
     # -------------------------------------------------------------------------
     # Data: tweets encoded once as compact codes; pairs are indices into them.
+    # A glob of CSV shards (or one huge author,text CSV) is streamed into an
+    # on-disk cache, OUT_DIR/.cache/, reused by later runs, and read back in
+    # bounded memory (tweet_cache.py); `source` holds the corpus and the
+    # functions that draw pairs from it and read its rows (else data.py's).
     fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
     alphabet = run.saved_alphabet()
-    corpus = data.load_corpus(config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet)
+    cache_dir = os.path.join(config["OUT_DIR"], ".cache")
+    source = tweet_cache.open_source(
+        config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, cache_dir
+    )
+    corpus, take = source.corpus, source.take
     data.save_alphabet(corpus.alphabet, run.path("alphabet.json"), config["ALPHABET_SIZE"], config["MAX_LEN"])
     print(f"data: {config['DATA']}: {len(corpus.codes)} distinct tweets")
     for note in corpus.notes:
         print(f"  {note}")
 
     def train_pairs(epoch):  # fresh pairs every epoch, a pure function of (SEED, epoch)
-        return data.training_pairs(corpus, epoch, config["PAIRS_PER_EPOCH"], config["SEED"])
+        return source.training_pairs(corpus, epoch, config["PAIRS_PER_EPOCH"], config["SEED"])
 
-    eval_pairs = {part: data.evaluation_pairs(corpus, part, config["EVAL_PAIRS"], config["SEED"]) for part in (1, 2)}
-    train_batches = data.PairBatches(corpus, train_pairs, config["BATCH_SIZE"], config["EPOCHS"], run.first_epoch)
-    val_batches = data.PairBatches(corpus, lambda epoch: eval_pairs[1], config["BATCH_SIZE"])
+    eval_pairs = {part: source.evaluation_pairs(corpus, part, config["EVAL_PAIRS"], config["SEED"]) for part in (1, 2)}
+    train_batches = source.PairBatches(corpus, train_pairs, config["BATCH_SIZE"], config["EPOCHS"], run.first_epoch)
+    val_batches = source.PairBatches(corpus, lambda epoch: eval_pairs[1], config["BATCH_SIZE"])
 
     # -------------------------------------------------------------------------
     # Model: one shared LSTM on both tweets, a head, one logistic regression.
@@ -214,7 +224,9 @@ def main(argv):
     for part in (1, 2):
         pairs = eval_pairs[part]
         scores[part] = siamese.score_pairs(
-            net, corpus.codes[pairs.a], corpus.lengths[pairs.a], corpus.codes[pairs.b], corpus.lengths[pairs.b]
+            net,
+            take(corpus.codes, pairs.a), take(corpus.lengths, pairs.a),
+            take(corpus.codes, pairs.b), take(corpus.lengths, pairs.b),
         )
         labels[part] = pairs.label
     threshold, val_accuracy = metrics.best_threshold(labels[1], scores[1])
@@ -223,16 +235,16 @@ def main(argv):
     report["test"].update(threshold=threshold, accuracy_at_threshold=metrics.accuracy_at(labels[2], scores[2], threshold))
     if corpus.author_ids is not None:
         # Account-level verification: k tweets a side, score = mean of the k×k pair scores.
-        test_tweets = np.flatnonzero(corpus.split == 2)  # each encoded once, then paired k × k
-        encodings = siamese.encode_tweets(net, corpus.codes[test_tweets], corpus.lengths[test_tweets])
+        tweets, drawn = source.account_pairs(corpus, account_sizes(config), config["EVAL_PAIRS"] // 4, config["SEED"])
+        # Each tweet encoded once, then paired k × k (none to encode when no k could be drawn).
+        encodings = siamese.encode_tweets(net, take(corpus.codes, tweets), take(corpus.lengths, tweets)) if len(tweets) else None
         head = siamese.build_head(net)
         report["test_accounts"] = {}
-        for k in account_sizes(config):
-            _, drawn = data.test_account_pairs(corpus, k, config["EVAL_PAIRS"] // 4, config["SEED"])
-            if drawn is None:  # no test author has 2k tweets
+        for k, pairs in drawn.items():
+            if pairs is None:  # no test author has 2k tweets
                 report["test_accounts"][f"k={k}"] = None
                 continue
-            side_a, side_b, label = drawn
+            side_a, side_b, label = pairs
             account_scores = siamese.score_accounts(net, encodings[side_a], encodings[side_b], head)
             report["test_accounts"][f"k={k}"] = metrics.auc(label, account_scores)
     report["best_epoch"] = best_epoch

@@ -1,7 +1,10 @@
 """Author,text corpora larger than memory: CSV shards streamed into an on-disk cache.
 
     corpus = tweet_cache.load_corpus_cached("tweets/*.csv", (0.15, 0.15), seed=1337,
-                                            cache_dir="runs/cache")
+                                            cache_dir="runs/.cache")
+
+train.py calls `open_source`: this module's corpus and functions for a glob
+of shards or a large author,text file (`should_cache`), data.py's otherwise.
 
 `load_corpus_cached` gives what `data.load_corpus` gives for an author,text
 file (same author-disjoint split, same alphabet, same codes, same errors and
@@ -57,6 +60,7 @@ import mmap
 import os
 import shutil
 import warnings
+from typing import Callable, NamedTuple
 
 import keras
 import numpy as np
@@ -899,6 +903,25 @@ def test_account_pairs(corpus, k, n_pairs, seed):
         release_pages(index.by_author)
 
 
+def account_pairs(corpus, sizes, n_pairs, seed):
+    """`data.account_pairs`, the same pairs, with only the test tweets they use.
+
+    Returns (tweets, {k: (side_a, side_b, label) or None}): tweets are corpus
+    indices, ascending, of the tweets some pair uses (at most n_pairs × 2k a
+    size, whatever the corpus), the sides index into them. data.account_pairs
+    returns every test tweet instead (1.5M at 10M tweets: 420 MB of codes,
+    384 MB of encodings).
+    """
+    drawn, test_tweets = {}, None
+    for k in sizes:
+        test_tweets, drawn[k] = test_account_pairs(corpus, k, n_pairs, seed)
+    sides = [side.ravel() for pairs in drawn.values() if pairs is not None for side in pairs[:2]]
+    used = np.unique(np.concatenate(sides)) if sides else np.zeros(0, dtype=np.intp)
+    tweets = take(test_tweets, used) if len(used) else np.zeros(0, dtype=np.intp)
+    remap = lambda side: np.searchsorted(used, side)  # noqa: E731  (positions in test_tweets -> in tweets)
+    return tweets, {k: None if pairs is None else (remap(pairs[0]), remap(pairs[1]), pairs[2]) for k, pairs in drawn.items()}
+
+
 def _draw_account_pairs(index, k, n_pairs, rng):
     """data.draw_account_pairs, step for step, with each author's tweets read from by_author."""
     counts, starts = index.counts, index.starts
@@ -953,3 +976,40 @@ class PairBatches(data.PairBatches):
         super().__init__(corpus, pairs_for_epoch, batch_size, epochs, first_epoch, **kwargs)
         if getattr(corpus.codes, "_mmap", None) is not None:
             self.codes, self.lengths = _Gathered(corpus.codes), _Gathered(corpus.lengths)
+
+
+# ---------------------------------------------------------------------------
+# train.py's data: in memory, or through the cache
+
+
+class Source(NamedTuple):
+    """A corpus and the functions that draw pairs from it and read its rows.
+
+    `data.py`'s for an in-memory corpus, this module's (same pairs, same
+    batches, bounded memory) for a cached one.
+    """
+
+    corpus: data.Corpus
+    training_pairs: Callable  # (corpus, epoch, n_pairs, seed) -> Pairs
+    evaluation_pairs: Callable  # (corpus, part, n_pairs, seed) -> Pairs
+    PairBatches: type  # (corpus, pairs_for_epoch, batch_size, epochs, first_epoch)
+    account_pairs: Callable  # (corpus, sizes, n_pairs, seed) -> (tweets, {k: drawn or None})
+    take: Callable  # (array, index) -> array[index]
+
+
+def _index(array, index):
+    return array[index]
+
+
+def open_source(data_path, fractions, seed, max_len, size, alphabet=None, cache_dir=None):
+    """train.py's data: `data.load_corpus` and data.py's functions, or, when
+    `should_cache(data_path)` (a glob of shards, an author,text file of
+    CACHE_MIN_BYTES or more), `load_corpus_cached` into `cache_dir` and this
+    module's functions. Returns a `Source`."""
+    if should_cache(data_path):
+        corpus = load_corpus_cached(data_path, fractions, seed, max_len, size, cache_dir, alphabet)
+        return Source(corpus, training_pairs, evaluation_pairs, PairBatches, account_pairs, take)
+    corpus = data.load_corpus(data_path, fractions, seed, max_len, size, alphabet)
+    return Source(
+        corpus, data.training_pairs, data.evaluation_pairs, data.PairBatches, data.account_pairs, _index
+    )
