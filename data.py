@@ -15,7 +15,7 @@ the model does the same inside the graph (`model.OneHotCodes`).
 import collections
 import json
 import os
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import keras
 import numpy as np
@@ -429,12 +429,31 @@ class Pairs(NamedTuple):
 
 def check_pairable(author_ids, what="data"):
     """Raise DataError unless both same- and different-author pairs can be drawn."""
-    counts = np.bincount(author_ids)
+    _check_author_counts(np.bincount(author_ids), what)
+
+
+def _check_author_counts(counts, what="data"):
+    """check_pairable from the tweets per author id (`np.bincount(author_ids)`)."""
     counts = counts[counts > 0]
     if len(counts) < 2:
         raise DataError(f"{what} has one author only: no different-author pairs are possible")
     if counts.max() < 2:
         raise DataError(f"{what}: every author has one tweet only: no same-author pairs are possible")
+
+
+class PairIndex(NamedTuple):
+    """T tweets grouped by author: what `draw_indexed_pairs` reads of them.
+
+    `draw_pairs` builds one from two arrays; `tweet_cache` one whose arrays
+    are read from its on-disk index (anything indexable with an int array).
+    """
+
+    counts: np.ndarray  # (authors,) tweets per author id
+    starts: np.ndarray  # (authors,) where each author's tweets start in by_author
+    by_author: np.ndarray  # (T,) tweet positions sorted by author, stable
+    can_pair: np.ndarray  # positions of the tweets whose author has 2+ tweets, ascending
+    n_tweets: int  # T
+    lookup: Callable  # positions -> (author ids, text ids) of those tweets
 
 
 def draw_pairs(author_ids, text_ids, n_pairs, rng):
@@ -449,28 +468,40 @@ def draw_pairs(author_ids, text_ids, n_pairs, rng):
         Pairs of tweet indices into the T tweets.
     """
     author_ids = np.asarray(author_ids)
-    check_pairable(author_ids)
+    counts = np.bincount(author_ids)
+    index = PairIndex(
+        counts=counts,
+        starts=np.concatenate([[0], np.cumsum(counts)[:-1]]),
+        by_author=np.argsort(author_ids, kind="stable"),
+        can_pair=np.flatnonzero(counts[author_ids] >= 2),
+        n_tweets=len(author_ids),
+        lookup=lambda tweets: (author_ids[tweets], text_ids[tweets]),
+    )
+    return draw_indexed_pairs(index, n_pairs, rng)
+
+
+def draw_indexed_pairs(index, n_pairs, rng):
+    """`draw_pairs` on tweets given by a `PairIndex`: the same rng calls, the same pairs."""
+    counts, starts, by_author, can_pair = index.counts, index.starts, index.by_author, index.can_pair
+    _check_author_counts(counts)
     n_same = n_pairs // 2
     n_diff = n_pairs - n_same
-    order = np.argsort(author_ids, kind="stable")
-    counts = np.bincount(author_ids)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    can_pair = np.flatnonzero(counts[author_ids] >= 2)
 
     def same_author(k):
         a = can_pair[rng.integers(0, len(can_pair), k)]
-        author = author_ids[a]
+        author, text_a = index.lookup(a)
         # Another tweet of the same author, uniformly among the other ones:
         # a position in 0..count-2, and the last position stands in for a's own.
         offset = rng.integers(0, counts[author] - 1)
-        b = order[starts[author] + offset]
-        b = np.where(b == a, order[starts[author] + counts[author] - 1], b)
-        return a, b
+        b = by_author[starts[author] + offset]
+        b = np.where(b == a, by_author[starts[author] + counts[author] - 1], b)
+        return a, b, text_a != index.lookup(b)[1]  # b's author is a's by construction
 
     def different_author(k):
-        a = rng.integers(0, len(author_ids), k)
-        b = rng.integers(0, len(author_ids), k)
-        return a, b
+        a = rng.integers(0, index.n_tweets, k)
+        b = rng.integers(0, index.n_tweets, k)
+        (author_a, text_a), (author_b, text_b) = index.lookup(a), index.lookup(b)
+        return a, b, (text_a != text_b) & (author_a != author_b)
 
     def draw(k, sampler, want_same):
         got_a, got_b = [], []
@@ -478,8 +509,7 @@ def draw_pairs(author_ids, text_ids, n_pairs, rng):
         for _ in range(1000):
             if need == 0:
                 break
-            a, b = sampler(max(2 * need, 16))
-            ok = (text_ids[a] != text_ids[b]) & ((author_ids[a] == author_ids[b]) == want_same)
+            a, b, ok = sampler(max(2 * need, 16))
             got_a.append(a[ok][:need])
             got_b.append(b[ok][:need])
             need -= len(got_a[-1])
@@ -616,11 +646,12 @@ def split_pairs(corpus, part, n_pairs, rng):
     return Pairs(members[drawn.a].astype(np.int32), members[drawn.b].astype(np.int32), drawn.label)
 
 
-def training_pairs(corpus, epoch, n_pairs, seed):
+def training_pairs(corpus, epoch, n_pairs, seed, split_pairs=split_pairs):
     """The training pairs of one epoch, shuffled: a pure function of (seed, epoch).
 
     Fresh pairs each epoch for author,text data; the same rows reshuffled for a
     pairs file. Being a function of the epoch makes resumed runs identical.
+    `split_pairs`: the function that draws them (tweet_cache's for a cached corpus).
     """
     rng = np.random.default_rng([seed, 1, epoch])
     pairs = split_pairs(corpus, 0, n_pairs, rng)
@@ -628,7 +659,7 @@ def training_pairs(corpus, epoch, n_pairs, seed):
     return Pairs(pairs.a[order], pairs.b[order], pairs.label[order])
 
 
-def evaluation_pairs(corpus, part, n_pairs, seed):
+def evaluation_pairs(corpus, part, n_pairs, seed, split_pairs=split_pairs):
     """Validation (part 1) or test (part 2) pairs, drawn once with a fixed seed."""
     return split_pairs(corpus, part, n_pairs, np.random.default_rng([seed, 2, part]))
 

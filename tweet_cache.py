@@ -816,74 +816,26 @@ def split_pairs(corpus, part, n_pairs, rng):
         tweets = take(index.members, m)
         return take(corpus.author_ids, tweets).astype(np.int64), take(corpus.text_ids, tweets)
 
-    drawn = _draw_pairs(index, lookup, n_pairs, rng)
+    drawn = data.draw_indexed_pairs(
+        data.PairIndex(
+            index.counts, index.starts, _Gathered(index.by_author), _Gathered(index.can_pair), len(index.members), lookup
+        ),
+        n_pairs,
+        rng,
+    )
     return data.Pairs(
         take(index.members, drawn.a).astype(np.int32), take(index.members, drawn.b).astype(np.int32), drawn.label
     )
 
 
-def _draw_pairs(index, lookup, n_pairs, rng):
-    """data.draw_pairs, step for step (same rng calls, same results), on the split index.
-
-    Only the reads differ: a same-author candidate's second tweet is by
-    construction by the same author, so only the texts are compared.
-    """
-    counts, starts, order, can_pair = index.counts, index.starts, index.by_author, index.can_pair
-    data.check_pairable(_stand_in(counts))
-    n_tweets = len(index.members)
-    n_same = n_pairs // 2
-    n_diff = n_pairs - n_same
-
-    def same_author(k):
-        a = take(can_pair, rng.integers(0, len(can_pair), k)).astype(np.int64)
-        author, text_a = lookup(a)
-        offset = rng.integers(0, counts[author] - 1)
-        b = take(order, starts[author] + offset).astype(np.int64)
-        last = take(order, starts[author] + counts[author] - 1).astype(np.int64)
-        b = np.where(b == a, last, b)
-        return a, b, text_a != lookup(b)[1]
-
-    def different_author(k):
-        a = rng.integers(0, n_tweets, k)
-        b = rng.integers(0, n_tweets, k)
-        (author_a, text_a), (author_b, text_b) = lookup(a), lookup(b)
-        return a, b, (text_a != text_b) & (author_a != author_b)
-
-    def draw(k, sampler, want_same):
-        got_a, got_b = [], []
-        need = k
-        for _ in range(1000):
-            if need == 0:
-                break
-            a, b, ok = sampler(max(2 * need, 16))
-            got_a.append(a[ok][:need])
-            got_b.append(b[ok][:need])
-            need -= len(got_a[-1])
-        if need:
-            kind = "same-author" if want_same else "different-author"
-            raise data.DataError(f"could not draw {k} {kind} pairs of distinct texts")
-        return np.concatenate(got_a), np.concatenate(got_b)
-
-    same_a, same_b = draw(n_same, same_author, True)
-    diff_a, diff_b = draw(n_diff, different_author, False)
-    a = np.concatenate([same_a, diff_a]).astype(np.int32)
-    b = np.concatenate([same_b, diff_b]).astype(np.int32)
-    label = np.concatenate([np.ones(n_same, np.uint8), np.zeros(n_diff, np.uint8)])
-    shuffle = rng.permutation(n_pairs)
-    return data.Pairs(a[shuffle], b[shuffle], label[shuffle])
-
-
 def training_pairs(corpus, epoch, n_pairs, seed):
     """`data.training_pairs`, the same pairs; bounded memory on a cached corpus."""
-    rng = np.random.default_rng([seed, 1, epoch])
-    pairs = split_pairs(corpus, 0, n_pairs, rng)
-    order = rng.permutation(len(pairs.label))
-    return data.Pairs(pairs.a[order], pairs.b[order], pairs.label[order])
+    return data.training_pairs(corpus, epoch, n_pairs, seed, split_pairs=split_pairs)
 
 
 def evaluation_pairs(corpus, part, n_pairs, seed):
     """`data.evaluation_pairs`, the same pairs; bounded memory on a cached corpus."""
-    return split_pairs(corpus, part, n_pairs, np.random.default_rng([seed, 2, part]))
+    return data.evaluation_pairs(corpus, part, n_pairs, seed, split_pairs=split_pairs)
 
 
 def test_account_pairs(corpus, k, n_pairs, seed):

@@ -98,6 +98,23 @@ def test_draw_pairs_reaches_every_same_author_partner():
     }
 
 
+def test_draw_pairs_gives_the_same_pairs_as_ever():
+    """Pinned: the pairs of a given seed never change (runs stay reproducible across versions).
+
+    The digest was computed with draw_pairs as it was before it became
+    draw_pairs + draw_indexed_pairs (tweet_cache shares the second).
+    """
+    import hashlib
+
+    rng = np.random.default_rng(0)
+    author_ids, text_ids = rng.integers(0, 12, 300), rng.integers(0, 200, 300)
+    pairs = data.draw_pairs(author_ids, text_ids, 1000, np.random.default_rng(1))
+    assert pairs.a[:5].tolist() == [65, 61, 99, 114, 156] and pairs.b[:5].tolist() == [111, 80, 248, 232, 113]
+    assert pairs.a.dtype == pairs.b.dtype == np.int32 and pairs.label.dtype == np.uint8
+    digest = hashlib.sha256(b"".join(np.ascontiguousarray(x).tobytes() for x in pairs)).hexdigest()
+    assert digest[:16] == "a88c780c24a788d3"
+
+
 def test_unpairable_data_is_refused():
     with pytest.raises(data.DataError, match="one author only"):
         data.check_pairable(np.zeros(5, dtype=int))
