@@ -137,7 +137,10 @@ def _forward_keep(x, recurrent_kernel, units, start):
             one = states(x_t[0][None, :], h[0][None, :], c[0][None, :])
             return tuple(ops.broadcast_to(v, (batch, ops.shape(v)[1])) for v in one)
 
-        out = ops.cond(t >= start, lambda: states(x_t, h, c), prefix)
+        if start is None:  # no prefix to skip: no per-step branch
+            out = states(x_t, h, c)
+        else:
+            out = ops.cond(t >= start, lambda: states(x_t, h, c), prefix)
         # TensorFlow's scan wants each step's output shaped like the carry.
         return out, out
 
@@ -157,9 +160,13 @@ def _forward_fast(x, recurrent_kernel, units, start):
 
         return run
 
+    batch = (ops.shape(x)[1], units)
+    if start is None:  # every step on the whole batch, a loop of static length
+        zeros = ops.zeros(batch, dtype=x.dtype)
+        h, _ = ops.fori_loop(0, ops.shape(x)[0], body(lambda t: x[t]), (zeros, zeros))
+        return h
     zeros = ops.zeros((1, units), dtype=x.dtype)
     h, c = ops.fori_loop(0, start, body(lambda t: x[t, 0][None, :]), (zeros, zeros))
-    batch = (ops.shape(x)[1], units)
     carry = (ops.broadcast_to(h, batch), ops.broadcast_to(c, batch))
     h, _ = ops.fori_loop(start, ops.shape(x)[0], body(lambda t: x[t]), carry)
     return h
@@ -203,7 +210,7 @@ def _backward(recurrent_kernel, units, upstream, states, start):
             row_0 = lambda v, like: ops.concatenate([v, ops.zeros_like(like[1:])], axis=0)  # noqa: E731
             return row_0(dh_prev, dh), row_0(dc_prev, dc), row_0(dz, values[0]), d_recurrent + d
 
-        out = ops.cond(t >= start, main, prefix)
+        out = main() if start is None else ops.cond(t >= start, main, prefix)
         return out, out
 
     init = (upstream, ops.zeros_like(upstream), ops.zeros_like(gates[0]), ops.zeros_like(recurrent_kernel))
@@ -216,7 +223,9 @@ def _recurrence(x, recurrent_kernel, units, start, keep):
     """Final h of the LSTM over time-major x (T, B, 4u), with a hand-written gradient.
 
     start: the first step that is not padding in every row; x[t, 0] is the
-    padding input for t < start. keep=True (training): the forward keeps every
+    padding input for t < start. None: run every step on the whole batch, with
+    no branch inside the loop and a loop of static length (see CodeLSTM's
+    skip_padding). keep=True (training): the forward keeps every
     step's states for the backward pass. keep=False (inference): a lighter
     loop keeps nothing; a gradient, if one is asked for, runs the keeping
     forward first. No backend differentiates a loop here, so the layer also
@@ -226,7 +235,7 @@ def _recurrence(x, recurrent_kernel, units, start, keep):
 
     @ops.custom_gradient
     def run(x, recurrent_kernel, start_f):
-        begin = ops.cast(start_f, "int32")
+        begin = None if start is None else ops.cast(start_f, "int32")
         if keep:
             h, states = _forward_keep(x, recurrent_kernel, units, begin)
         else:
@@ -241,8 +250,9 @@ def _recurrence(x, recurrent_kernel, units, start, keep):
 
         return h, grad
 
-    start = ops.clip(ops.cast(start, "int32"), 0, T)
-    return run(x, recurrent_kernel, ops.cast(start, "float32"))
+    if start is None:
+        return run(x, recurrent_kernel, ops.zeros((), "float32"))
+    return run(x, recurrent_kernel, ops.cast(ops.clip(ops.cast(start, "int32"), 0, T), "float32"))
 
 
 # Tests and benches only: True runs `_run_scan` (every step, backend autodiff) instead.
@@ -258,6 +268,10 @@ class CodeLSTM(keras.layers.Layer):
         depth: one-hot dimensions (alphabet size); codes are in [0, depth).
         kernel_initializer, recurrent_initializer, bias_initializer,
         unit_forget_bias: as in `keras.layers.LSTM`, with the same defaults.
+        skip_padding: True runs the padding prefix common to a batch on one
+            row (fastest on CPU). False runs every step on the whole batch:
+            no data-dependent branch or loop bound, which GPUs run better (a
+            branch costs a device-to-host sync there). Same numbers either way.
 
     Call with codes (batch, max_len) integers and lengths (batch,) integers:
     steps before `max_len - length` are padding, exactly the all-zero one-hot
@@ -273,8 +287,11 @@ class CodeLSTM(keras.layers.Layer):
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
         unit_forget_bias=True,
+        skip_padding=True,
         **kwargs,
     ):
+        # Variables are read in float32 and cast by hand (see `call`), even under a mixed policy.
+        kwargs["autocast"] = False
         super().__init__(**kwargs)
         if units <= 0 or depth <= 0:
             raise ValueError(f"units and depth must be positive, got units={units}, depth={depth}")
@@ -284,6 +301,7 @@ class CodeLSTM(keras.layers.Layer):
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.unit_forget_bias = bool(unit_forget_bias)
+        self.skip_padding = bool(skip_padding)
 
     def build(self, codes_shape=None, lengths_shape=None):
         units = self.units
@@ -317,12 +335,14 @@ class CodeLSTM(keras.layers.Layer):
         rows = ops.where(is_char, ops.cast(codes, "int32"), depth)
         table = ops.concatenate([self.kernel + self.bias, self.bias[None, :]], axis=0)
         table = _gates_ifoc(table, units)
-        recurrent_kernel = _gates_ifoc(ops.convert_to_tensor(self.recurrent_kernel), units)
+        recurrent_kernel = _gates_ifoc(ops.cast(self.recurrent_kernel, self.compute_dtype), units)
         # The whole input projection: one gather, time-major (max_len, batch, 4u).
-        x = ops.take(table, ops.transpose(rows), axis=0)
+        # Gathered in float32, then cast: the gather's gradient adds a whole batch
+        # into 257 rows, which 16-bit atomics on a GPU do ~100x slower.
+        x = ops.cast(ops.take(table, ops.transpose(rows), axis=0), self.compute_dtype)
         if _REFERENCE_RECURRENCE:
             return _run_scan(x, recurrent_kernel, units)
-        start = max_len - ops.max(lengths)
+        start = max_len - ops.max(lengths) if self.skip_padding else None
         return _recurrence(x, recurrent_kernel, units, start, keep=bool(training))
 
     def compute_output_shape(self, codes_shape, lengths_shape=None):
@@ -337,6 +357,7 @@ class CodeLSTM(keras.layers.Layer):
             "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "unit_forget_bias": self.unit_forget_bias,
+            "skip_padding": self.skip_padding,
         }
 
 
@@ -396,19 +417,22 @@ def from_keras_lstm(lstm, name=None):
 # The siamese model on codes
 
 
-def build_code_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0):
+def build_code_model(
+    max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0, skip_padding=True
+):
     """The card's siamese model on compact codes, with ONE CodeLSTM for both tweets.
 
     Inputs as `model.build_training_model` (a dict): codes_a, codes_b uint8
     (batch, max_len); length_a, length_b int32 (batch,). Output: (batch, 1)
     probability. Layers: "shared_lstm" (CodeLSTM, called on tweet a then b),
     the head of `model.pair_features`, "same_author" Dense(1, sigmoid).
+    skip_padding: CodeLSTM's (True for CPUs, False for GPUs).
     """
     codes_a = keras.Input(shape=(max_len,), dtype="uint8", name="codes_a")
     length_a = keras.Input(shape=(), dtype="int32", name="length_a")
     codes_b = keras.Input(shape=(max_len,), dtype="uint8", name="codes_b")
     length_b = keras.Input(shape=(), dtype="int32", name="length_b")
-    shared_lstm = CodeLSTM(units, depth=alphabet_size, name="shared_lstm")
+    shared_lstm = CodeLSTM(units, depth=alphabet_size, skip_padding=skip_padding, name="shared_lstm")
     encoded_a = shared_lstm(codes_a, length_a)  # node 0
     encoded_b = shared_lstm(codes_b, length_b)  # node 1
     features = siamese.pair_features(encoded_a, encoded_b, head)

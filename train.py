@@ -27,6 +27,7 @@ UNITS = 64  # size of the shared LSTM's encoding
 HEAD = "compare"  # "compare": [u, v, |u-v|, u*v]; "concat": [u, v], the Keras guide's
 JIT_COMPILE = "auto"  # "auto": XLA on single-device TensorFlow (faster steps, ~10 s to compile); "off"
 DROPOUT = 0.0  # dropout on the head's features while training (a regulariser)
+PRECISION = "float32"  # Keras dtype policy: "mixed_bfloat16" (GPUs, TPUs) or "mixed_float16" computes in 16 bits
 LSTM_IMPL = "codes"  # "codes": the LSTM's exact math read from compact codes (code_lstm.py, fastest on CPU);
 #                      "keras": keras.layers.LSTM on in-graph one-hot rows (cuDNN on a TensorFlow GPU)
 MAX_LEN = 280  # characters per tweet
@@ -96,6 +97,8 @@ def check_config(config):
         problems.append(f"--jit-compile must be auto or off, not {config['JIT_COMPILE']!r}")
     if config["LSTM_IMPL"] not in ("codes", "keras"):
         problems.append(f"--lstm-impl must be codes or keras, not {config['LSTM_IMPL']!r}")
+    if config["PRECISION"] not in ("float32", "mixed_bfloat16", "mixed_float16"):
+        problems.append(f"--precision must be float32, mixed_bfloat16 or mixed_float16, not {config['PRECISION']!r}")
     if config["HEAD"] not in ("compare", "concat"):
         problems.append(f"--head must be compare or concat, not {config['HEAD']!r}")
     if not 0 <= config["DROPOUT"] < 1:
@@ -137,6 +140,7 @@ def main(argv):
     import tweet_cache
 
     keras.utils.set_random_seed(config["SEED"])  # weights, shuffles: identical runs on CPU
+    keras.mixed_precision.set_global_policy(config["PRECISION"])  # variables stay float32
 
     # -------------------------------------------------------------------------
     # Data: tweets encoded once as compact codes; pairs are indices into them.

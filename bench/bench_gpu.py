@@ -2,7 +2,7 @@
 
     python bench/bench_gpu.py                        # jax if installed, else torch; fp32
     python bench/bench_gpu.py --backend torch --mixed
-    python bench/bench_gpu.py --pipelines code,onehot   # also the Keras LSTM on in-graph one-hot, same run
+    python bench/bench_gpu.py --pipelines code,code-static,onehot   # three LSTM pipelines, same run
     python bench/bench_gpu.py --tiny                 # a seconds-long smoke run, CPU is fine
 
 Prints one JSON line per figure, like ../shared/bench/gpu_anchor.py (whose
@@ -13,7 +13,12 @@ at batch 8192, after one untimed call). `--mixed` sets the global policy
 "mixed_bfloat16" (bf16 compute, float32 variables).
 
 The model: `code_lstm.build_code_model()` with the "concat" head (as the anchor),
-rmsprop, binary cross-entropy. Data as the anchor: random characters, lengths
+rmsprop, binary cross-entropy. Pipelines: "code" is CodeLSTM as train.py runs it
+on CPU (the batch's common padding prefix on one row: a branch per step);
+"code-static" is CodeLSTM(skip_padding=False) (no branch, a loop of static
+length: what GPUs want); "onehot" is keras.layers.LSTM on in-graph one-hot rows.
+`--matmul-precision highest` makes JAX multiply float32 in float32 (its GPU
+default may use TF32; torch's default does not). Data as the anchor: random characters, lengths
 uniform in 40..280, front-padded; `--data CSV` draws pairs of real tweets
 instead (dev tweets are at most 140 characters: CodeLSTM then skips the
 padding steps common to a whole batch).
@@ -51,7 +56,10 @@ def parse_args(argv=None):
     parser.add_argument("--n", type=int, default=None, help="pairs per timed epoch (default 65536; --tiny 64)")
     parser.add_argument("--batches", default=None, help="training batch sizes (default 256,1024,4096; --tiny 16,32)")
     parser.add_argument("--predict-batch", type=int, default=None, help="default 8192; --tiny 32")
-    parser.add_argument("--pipelines", default="code", help="code (CodeLSTM) and/or onehot (keras LSTM on in-graph one-hot)")
+    parser.add_argument("--pipelines", default="code-static",
+                        help="comma-separated: code, code-static (CodeLSTM without padding skip), onehot (keras LSTM)")
+    parser.add_argument("--matmul-precision", choices=("default", "high", "highest"), default=None,
+                        help="jax only: jax_default_matmul_precision")
     parser.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
                         help="model.compile(jit_compile=...): auto = Keras' default (XLA on jax, eager on torch)")
     parser.add_argument("--data", default=None, help="author,text CSV: pairs of real tweets instead of random codes")
@@ -104,6 +112,10 @@ def main(argv=None):
     backend = pick_backend(args.backend)
     os.environ["KERAS_BACKEND"] = backend  # before the first `import keras`
 
+    if args.matmul_precision and backend == "jax":
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", args.matmul_precision)
     import keras
 
     import code_lstm
@@ -117,7 +129,8 @@ def main(argv=None):
     policy = "mixed_bfloat16" if args.mixed else "float32"
     keras.mixed_precision.set_global_policy(policy)
     jit = {"auto": "auto", "on": True, "off": False}[args.jit]
-    common = {"backend": backend, "policy": policy, "n": n, "max_len": max_len, "units": units}
+    common = {"backend": backend, "policy": policy, "n": n, "max_len": max_len, "units": units,
+              "matmul_precision": args.matmul_precision or "default"}
 
     emit(what="setup", device=device_name(backend), keras=keras.__version__, python=platform.python_version(),
          data=args.data or "random codes, lengths 40..max_len", jit_compile=args.jit, **common)
@@ -126,18 +139,21 @@ def main(argv=None):
 
     for pipeline in [p for p in args.pipelines.split(",") if p]:
         keras.utils.set_random_seed(0)
-        if pipeline == "code":
-            m = code_lstm.build_code_model(max_len, alphabet, units, head="concat")
+        if pipeline in ("code", "code-static"):
+            m = code_lstm.build_code_model(max_len, alphabet, units, head="concat", skip_padding=pipeline == "code")
         elif pipeline == "onehot":
             m = siamese.build_training_model(siamese.build_model(max_len, alphabet, units, head="concat"))
         else:
             sys.exit(f"bench_gpu.py: unknown pipeline {pipeline!r}")
         m.compile(optimizer="rmsprop", loss="binary_crossentropy", jit_compile=jit)
         for batch in batches:
+            start = time.perf_counter()
             m.fit(x, labels, batch_size=batch, epochs=1, verbose=0)  # compile, warm up
+            first_epoch_s = round(time.perf_counter() - start, 1)
             start = time.perf_counter()
             m.fit(x, labels, batch_size=batch, epochs=1, verbose=0)
-            emit(what=f"{pipeline}-train", batch=batch, pairs_per_s=round(n / (time.perf_counter() - start)), **common)
+            emit(what=f"{pipeline}-train", batch=batch, pairs_per_s=round(n / (time.perf_counter() - start)),
+                 first_epoch_s=first_epoch_s, **common)
         m.predict(x, batch_size=predict_batch, verbose=0)
         start = time.perf_counter()
         m.predict(x, batch_size=predict_batch, verbose=0)

@@ -35,10 +35,10 @@ def random_codes(n, max_len=MAX_LEN, seed=0, longest=None):
 LONGEST = [MAX_LEN, MAX_LEN - 7, 1, 0]
 
 
-def pair(units=UNITS, seed=0):
+def pair(units=UNITS, seed=0, skip_padding=True):
     """A built CodeLSTM and the keras LSTM holding the same weights."""
     keras.utils.set_random_seed(seed)
-    layer = code_lstm.CodeLSTM(units, depth=DEPTH)
+    layer = code_lstm.CodeLSTM(units, depth=DEPTH, skip_padding=skip_padding)
     layer.build()
     # Not the initial weights: a non-trivial bias and a larger recurrent kernel.
     rng = np.random.default_rng(seed + 1)
@@ -50,10 +50,11 @@ def numpy(x):
     return ops.convert_to_numpy(x)
 
 
+@pytest.mark.parametrize("skip_padding", [True, False])
 @pytest.mark.parametrize("longest", LONGEST)
 @pytest.mark.parametrize("training", [False, True])
-def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest):
-    layer, lstm = pair()
+def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest, skip_padding):
+    layer, lstm = pair(skip_padding=skip_padding)
     codes, lengths = random_codes(9, longest=longest)
     expected = numpy(lstm(data.one_hot(codes, lengths)))
     got = numpy(layer(codes, ops.convert_to_tensor(lengths.astype("uint16")), training=training))
@@ -112,11 +113,12 @@ def test_from_keras_lstm_refuses_what_it_cannot_reproduce():
 @pytest.mark.parametrize("longest", LONGEST)
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("batch", [5, 1])
-def test_gradients_match_keras_lstm(training, longest, batch):
+@pytest.mark.parametrize("skip_padding", [True, False])
+def test_gradients_match_keras_lstm(training, longest, batch, skip_padding):
     tf = pytest.importorskip("tensorflow")
     if keras.backend.backend() != "tensorflow":
         pytest.skip("gradient check written with tf.GradientTape")
-    layer, lstm = pair()
+    layer, lstm = pair(skip_padding=skip_padding)
     codes, lengths = random_codes(batch, longest=longest)
     lengths[0] = longest  # a batch of one: its tweet is the longest
     one_hot = data.one_hot(codes, lengths)
@@ -237,3 +239,29 @@ def test_training_steps_match_the_core_model(jit_compile):
     for a, b, old in zip(code_lstm.export_core(code_model).get_weights(), core.get_weights(), before):
         assert np.abs(b - old).max() > 1e-4  # the step moved every weight
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("skip_padding", [True, False])
+def test_mixed_bfloat16_computes_in_bf16_keeps_float32_weights_and_trains(skip_padding):
+    """train.py's PRECISION = "mixed_bfloat16": bf16 outputs near the float32 ones, float32 variables."""
+    codes_a, lengths_a, codes_b, lengths_b = code_inputs(seed=4)
+    inputs = siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b)
+    keras.utils.set_random_seed(0)
+    fp32 = code_lstm.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
+    try:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        bf16 = code_lstm.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    bf16.set_weights(fp32.get_weights())
+    layer = bf16.get_layer("shared_lstm")
+    assert layer.compute_dtype == "bfloat16" and {w.dtype for w in bf16.weights} == {"float32"}
+    encoded = layer(codes_a, lengths_a)
+    assert keras.backend.standardize_dtype(encoded.dtype) == "bfloat16"
+    expected = numpy(fp32.get_layer("shared_lstm")(codes_a, lengths_a))
+    np.testing.assert_allclose(numpy(ops.cast(encoded, "float32")), expected, atol=0.05, rtol=0)
+    bf16.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    before = [w.copy() for w in bf16.get_weights()]
+    bf16.fit(inputs, np.array([0, 1, 0, 1, 1, 0, 1], "float32"), batch_size=7, epochs=1, verbose=0)
+    for old, new in zip(before, bf16.get_weights()):
+        assert new.dtype == np.float32 and np.abs(new - old).max() > 0
