@@ -121,6 +121,9 @@ def main(argv):
     overrides = read_command_line(argv, defaults)
     config = {**defaults, **overrides}
     check_config(config)
+    import distribute  # light: reads the environment; the backend starts later
+
+    config = distribute.process_config(config)  # several processes (hosts): only process 0 writes the run folder
     run = run_folder.open_run(config, overrides)  # the run folder, new or resumed
     config = run.config
     print(f"run folder (in progress): {run.partial_dir}")
@@ -129,6 +132,7 @@ def main(argv):
     import distribute
 
     distribute.simulate_cpu_devices(config["CPU_DEVICES"])  # before the backend starts
+    distribute.initialize_processes()  # KERAS_DISTRIBUTION_* set: join the other processes (JAX)
     import keras
     import numpy as np
 
@@ -172,6 +176,7 @@ def main(argv):
     scope, replicas = distribute.data_parallel_scope(config["DISTRIBUTE"], config["CPU_DEVICES"])
     if replicas > 1:
         print(f"data parallel over {replicas} devices: {config['BATCH_SIZE'] // replicas} pairs each per batch")
+    train_batches, val_batches = distribute.process_batches(train_batches), distribute.process_batches(val_batches)
     with scope:
         shape = (config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"], config["DROPOUT"])
         if config["LSTM_IMPL"] == "codes":
@@ -218,6 +223,9 @@ def main(argv):
         callbacks=callbacks,
         verbose=run.verbose,
     )
+    if distribute.process_id() > 0:  # another process of a multi-host run: process 0 evaluates and writes
+        return distribute.leave_run(run)
+    net = distribute.local_model(net)  # JAX data parallel: evaluate on this process's own devices
     history = run.read_history()
     best_epoch = int(np.argmax(history["val_auc"])) + 1  # the first best, as ModelCheckpoint kept it
     net.load_weights(run.path(f"best-{best_epoch:03d}.weights.h5"))

@@ -1,0 +1,161 @@
+"""The model and the pipeline under KERAS_BACKEND=jax and torch, each in a process of its own.
+
+The rest of the suite runs on TensorFlow (Keras picks its backend once per
+process). Here, per backend: a tiny `python train.py` run, then
+tests/backend_probe.py in that backend: CodeLSTM against keras.layers.LSTM
+(outputs and gradients), one weight set for the shared LSTM, and the saved
+model reloaded with safe_mode=True scoring like the run. torch is skipped
+where it is not installed (it is not in requirements.txt: too big for CI).
+
+JAX data parallelism: the same run on 2 simulated CPU devices, and as 2
+processes joined by keras.distribution.initialize() (the multi-host recipe of
+the README, on one machine), gives the one-device loss curve.
+"""
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import REPO
+
+BACKENDS = [
+    pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec(name) is None, reason=f"{name} not installed"))
+    for name in ("jax", "torch")
+]
+# Tiny, but 8 steps an epoch: a loss curve, not one step.
+TINY = ["--epochs", "2", "--pairs-per-epoch", "256", "--eval-pairs", "100", "--batch-size", "32", "--units", "8",
+        "--max-len", "40", "--account-sizes", "1"]
+DISTRIBUTION_ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
+
+
+def environment(backend, **extra):
+    env = {key: value for key, value in os.environ.items() if key not in DISTRIBUTION_ENV + ("XLA_FLAGS",)}
+    return {**env, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+
+
+def train(backend, out_dir, name, *extra, env=None):
+    """Start `python train.py` on the tiny configuration; returns the Popen."""
+    return subprocess.Popen(
+        [sys.executable, "train.py", *TINY, "--out-dir", str(out_dir), "--run-name", name, *extra],
+        cwd=REPO, env=env or environment(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def finish(process, timeout=300):
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+    assert process.returncode == 0, (stdout[-2000:], stderr[-3000:])
+    return stdout
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """{backend: (run folder, train.py's stdout, the probe's report)}, made on first use."""
+    done = {}
+
+    def get(backend):
+        if backend not in done:
+            out_dir = tmp_path_factory.mktemp(backend)
+            stdout = finish(train(backend, out_dir, "run"))
+            run_dir = os.path.join(out_dir, "run")
+            probe = subprocess.run(
+                [sys.executable, os.path.join("tests", "backend_probe.py"), run_dir],
+                cwd=REPO, env=environment(backend), capture_output=True, text=True, timeout=300,
+            )
+            assert probe.returncode == 0, probe.stderr[-3000:]
+            done[backend] = (run_dir, stdout, json.loads(probe.stdout.strip().splitlines()[-1]))
+        return done[backend]
+
+    return get
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_train_runs_end_to_end(runs, backend):
+    run_dir, stdout, report = runs(backend)
+    assert report["backend"] == backend
+    for name in ("metrics.json", "model.keras", "card_model.keras", "history.csv", "alphabet.json"):
+        assert os.path.isfile(os.path.join(run_dir, name)), name
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["epochs"] == 2 and 0 <= metrics["test"]["auc"] <= 1
+    assert "test: AUC" in stdout
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_code_lstm_matches_keras_lstm_outputs_and_gradients(runs, backend):
+    assert runs(backend)[2]["code_lstm"] == "ok"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shared_lstm_is_one_weight_set(runs, backend):
+    assert runs(backend)[2]["one_lstm"] == "ok"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_saved_model_reloads_with_safe_mode_and_scores_like_the_run(runs, backend):
+    assert runs(backend)[2]["reload"] == "ok"
+
+
+def history(run_dir):
+    return pd.read_csv(os.path.join(run_dir, "history.csv"))
+
+
+def assert_same_curve(got, expected):
+    for column in ("loss", "val_loss", "accuracy", "val_auc"):
+        assert got[column].tolist() == pytest.approx(expected[column].tolist(), abs=1e-5), column
+
+
+def metrics_of(run_dir):
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        return json.load(f)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_jax_two_devices_give_the_one_device_loss_curve(runs, tmp_path):
+    one_dir = runs("jax")[0]
+    stdout = finish(train("jax", tmp_path, "two", "--cpu-devices", "2"))  # XLA_FLAGS=--xla_force_host_platform_device_count=2
+    assert "data parallel over 2 devices: 16 pairs each per batch" in stdout
+    assert_same_curve(history(tmp_path / "two"), history(one_dir))
+    assert metrics_of(tmp_path / "two")["test"]["auc"] == pytest.approx(metrics_of(one_dir)["test"]["auc"], abs=1e-5)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_jax_two_processes_give_the_one_device_loss_curve(runs, tmp_path):
+    """The README's multi-host recipe on one machine: 2 processes, 1 CPU device each, gloo collectives."""
+    one_dir = runs("jax")[0]
+    address = f"localhost:{free_port()}"
+    processes = [
+        train("jax", tmp_path, "hosts", env=environment(
+            "jax",
+            KERAS_DISTRIBUTION_JOB_ADDRESSES=address,
+            KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+            KERAS_DISTRIBUTION_PROCESS_ID=str(pid),
+        ))
+        for pid in (0, 1)
+    ]
+    try:
+        outputs = [finish(process) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    assert "data parallel over 2 devices" in outputs[0] and "test: AUC" in outputs[0]
+    assert "process 1: training done" in outputs[1] and "test: AUC" not in outputs[1]
+    assert_same_curve(history(tmp_path / "hosts"), history(one_dir))
+    assert metrics_of(tmp_path / "hosts")["test"]["auc"] == pytest.approx(metrics_of(one_dir)["test"]["auc"], abs=1e-5)
+    # Only process 0 wrote a run; process 1's training state is gone.
+    assert sorted(os.listdir(tmp_path)) == ["hosts"]
