@@ -41,10 +41,10 @@ def random_codes(n, longest, seed=0):
     return codes, lengths
 
 
-def layer_pair(seed=0):
+def layer_pair(seed=0, skip_padding=True):
     """A built CodeLSTM with non-trivial weights, and the keras LSTM holding the same weights."""
     keras.utils.set_random_seed(seed)
-    layer = code_lstm.CodeLSTM(UNITS, depth=DEPTH)
+    layer = code_lstm.CodeLSTM(UNITS, depth=DEPTH, skip_padding=skip_padding)
     layer.build()
     rng = np.random.default_rng(seed + 1)
     layer.set_weights([w + rng.normal(scale=0.3, size=w.shape).astype("float32") for w in layer.get_weights()])
@@ -89,14 +89,15 @@ _JITTED = {}
 
 
 def check_code_lstm():
-    layer, lstm = layer_pair()
+    skipping, lstm = layer_pair()
+    plain, _ = layer_pair(skip_padding=False)  # the same weights, every padding step on every row
     probe = np.random.default_rng(7).normal(size=(6, UNITS)).astype("float32")
     # Every step a character somewhere; a padding prefix common to all rows; no character at all.
     for longest in (MAX_LEN, MAX_LEN - 7, 0):
         codes, lengths = random_codes(6, longest)
         expected, expected_grads = output_and_gradients(lstm, probe, data.one_hot(codes, lengths))
-        for training in (False, True):
-            where = f"longest={longest} training={training}"
+        for layer, training in ((skipping, False), (skipping, True), (plain, False), (plain, True)):
+            where = f"longest={longest} training={training} skip_padding={layer.skip_padding}"
             got, got_grads = output_and_gradients(layer, probe, codes, lengths, training=training)
             np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0, err_msg=where)
             for name, a, b in zip(("kernel", "recurrent_kernel", "bias"), got_grads, expected_grads):
