@@ -108,6 +108,17 @@ def _stop_now(signum, frame):
     os._exit(130)  # the BackupAndRestore state of the last finished epoch is on disk
 
 
+def accelerator_visible():
+    """True when the Keras backend has a GPU or TPU to run on."""
+    import keras
+
+    if keras.backend.backend() == "torch":  # keras.distribution has no torch support
+        import torch
+
+        return torch.cuda.is_available()
+    return any(not device.lower().startswith("cpu") for device in keras.distribution.list_devices())
+
+
 def simulate_cpu_devices(n):
     """Split the CPU into n logical devices. Call before the backend runs anything."""
     if n <= 1:

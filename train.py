@@ -121,7 +121,7 @@ def main(argv):
     overrides = read_command_line(argv, defaults)
     config = {**defaults, **overrides}
     check_config(config)
-    import distribute  # light: reads the environment; the backend starts later
+    import distribute  # light: the backend starts later, in simulate_cpu_devices at the earliest
 
     config = distribute.process_config(config)  # several processes (hosts): only process 0 writes the run folder
     run = run_folder.open_run(config, overrides)  # the run folder, new or resumed
@@ -129,8 +129,6 @@ def main(argv):
     print(f"run folder (in progress): {run.partial_dir}")
 
     # Heavy imports after the cheap checks, so a typo fails fast.
-    import distribute
-
     distribute.simulate_cpu_devices(config["CPU_DEVICES"])  # before the backend starts
     distribute.initialize_processes()  # KERAS_DISTRIBUTION_* set: join the other processes (JAX)
     import keras
@@ -180,7 +178,8 @@ def main(argv):
     with scope:
         shape = (config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"], config["DROPOUT"])
         if config["LSTM_IMPL"] == "codes":
-            net = code_lstm.build_code_model(*shape)
+            # CPUs skip the padding common to a batch; GPUs run a branch-free loop (docs/performance.md#gpu).
+            net = code_lstm.build_code_model(*shape, skip_padding=not distribute.accelerator_visible())
         else:
             net = siamese.build_training_model(siamese.build_model(*shape))
         net.summary()

@@ -98,3 +98,15 @@ def test_readme_python_example_runs_on_a_run_folder(trained):
     card = namespace["card"].predict([namespace["x_a"], namespace["x_b"]], verbose=0)[:, 0]
     flipped = namespace["card"].predict([namespace["x_b"], namespace["x_a"]], verbose=0)[:, 0]
     assert scores == pytest.approx((card + flipped) / 2, abs=1e-5)  # card_model.keras holds the same weights
+
+
+def test_the_trained_lstm_skips_common_padding_on_this_cpu(trained):
+    """train.py builds CodeLSTM(skip_padding=True) when no accelerator is visible (a GPU gets False)."""
+    import zipfile
+
+    run_dir, _ = trained
+    with zipfile.ZipFile(os.path.join(run_dir, "model.keras")) as saved:
+        config = json.loads(saved.read("config.json"))
+    lstm = [layer for layer in config["config"]["layers"] if layer["config"]["name"] == "shared_lstm"]
+    assert lstm and lstm[0]["class_name"] == "CodeLSTM"
+    assert lstm[0]["config"]["skip_padding"] is True

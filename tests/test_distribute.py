@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
+import distribute
+
 TINY = ["--data", os.path.join("tests", "bad_inputs", "unicode.csv"), "--epochs", "2", "--pairs-per-epoch", "128",
         "--eval-pairs", "64", "--batch-size", "32", "--units", "8", "--max-len", "40", "--account-sizes", "1",
         "--jit-compile", "off"]  # MirroredStrategy runs without XLA: compare like with like
@@ -28,3 +30,12 @@ def test_two_devices_give_the_one_device_loss_curve(tmp_path):
     assert "data parallel over 2 devices: 16 pairs each per batch" in stdout
     for column in ("loss", "val_loss", "accuracy", "val_auc"):
         assert two[column].tolist() == pytest.approx(one[column].tolist(), abs=1e-5), column
+
+
+def test_accelerator_visible_reads_the_backends_devices(monkeypatch):
+    """False on this CPU-only machine; True as soon as the backend lists a GPU."""
+    import keras
+
+    assert distribute.accelerator_visible() is False
+    monkeypatch.setattr(keras.distribution, "list_devices", lambda device_type=None: ["gpu:0", "cpu:0"])
+    assert distribute.accelerator_visible() is True
