@@ -28,6 +28,7 @@ import code_lstm  # noqa: E402
 import data  # noqa: E402
 import model as siamese  # noqa: E402
 import nodes  # noqa: E402
+from test_code_lstm import pair as layer_pair  # noqa: E402  (this folder is sys.path[0])
 
 MAX_LEN, DEPTH, UNITS = 20, 256, 8
 
@@ -39,16 +40,6 @@ def random_codes(n, longest, seed=0):
     lengths = rng.integers(0, longest + 1, size=n).astype("int32")
     lengths[:3] = [longest, 0, min(1, longest)]
     return codes, lengths
-
-
-def layer_pair(seed=0, skip_padding=True):
-    """A built CodeLSTM with non-trivial weights, and the keras LSTM holding the same weights."""
-    keras.utils.set_random_seed(seed)
-    layer = code_lstm.CodeLSTM(UNITS, depth=DEPTH, skip_padding=skip_padding)
-    layer.build()
-    rng = np.random.default_rng(seed + 1)
-    layer.set_weights([w + rng.normal(scale=0.3, size=w.shape).astype("float32") for w in layer.get_weights()])
-    return layer, code_lstm.to_keras_lstm(layer)
 
 
 def output_and_gradients(layer, probe, *args, training=None):
