@@ -79,9 +79,13 @@ def account_sizes(config):
 def check_config(config):
     """One-line errors for values that cannot work."""
     problems = []
-    for key in ("EPOCHS", "BATCH_SIZE", "PAIRS_PER_EPOCH", "EVAL_PAIRS", "UNITS", "MAX_LEN"):
+    for key in ("EPOCHS", "BATCH_SIZE", "UNITS", "MAX_LEN"):
         if config[key] < 1:
             problems.append(f"--{key.lower().replace('_', '-')} must be at least 1, not {config[key]}")
+    # Balanced pairs need one of each kind; account pairs (EVAL_PAIRS // 4) too.
+    for key, least in (("PAIRS_PER_EPOCH", 2), ("EVAL_PAIRS", 8)):
+        if config[key] < least:
+            problems.append(f"--{key.lower().replace('_', '-')} must be at least {least}, not {config[key]}")
     if not 2 <= config["ALPHABET_SIZE"] <= 256:
         problems.append(f"--alphabet-size must be 2..256 (codes are uint8), not {config['ALPHABET_SIZE']}")
     for key in ("VAL_FRACTION", "TEST_FRACTION"):

@@ -189,6 +189,8 @@ TRAIN_CASES = [
     # Options
     flag_case("epochs-0", ["--epochs", "0"], ["--epochs must be at least 1, not 0"]),
     flag_case("negative-batch-size", ["--batch-size", "-8"], ["--batch-size must be at least 1, not -8"], real=True),
+    flag_case("one-pair-per-epoch", ["--pairs-per-epoch", "1"], ["--pairs-per-epoch must be at least 2, not 1"]),
+    flag_case("three-eval-pairs", ["--eval-pairs", "3"], ["--eval-pairs must be at least 8, not 3"]),
     flag_case("alphabet-size-300", ["--alphabet-size", "300"], ["--alphabet-size must be 2..256"]),
     flag_case("unknown-flag", ["--no-such-flag", "3"], ["unrecognized arguments: --no-such-flag"], returncode=2,
               real=True),
