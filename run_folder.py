@@ -15,8 +15,6 @@ import signal
 import sys
 import time
 
-import data
-
 CONFIG_FILE = "config.json"
 # Flags that locate or continue a run, so they may differ when resuming.
 RESUME_FLAGS = {"RESUME", "OUT_DIR", "RUN_NAME", "OVERWRITE"}
@@ -43,11 +41,15 @@ class Run:
         return os.path.join(self.partial_dir, name)
 
     def write_json(self, name, record):
+        import data  # here, not at the top: `train.py --help` should not wait for Keras
+
         data.atomic_write_text(self.path(name), json.dumps(record, indent=2, default=float) + "\n")
 
     def saved_alphabet(self):
         """The alphabet of the run being resumed, else None (build a new one)."""
         path = os.path.join(self.partial_dir, "alphabet.json")
+        import data
+
         return data.load_alphabet(path)[0] if self.resumed and os.path.exists(path) else None
 
     def read_history(self):
@@ -72,6 +74,8 @@ class Run:
         done = self.first_epoch
         with open(path, newline="") as f:
             lines = f.read().splitlines(keepends=True)
+        import data
+
         data.atomic_write_text(path, "".join(lines[: 1 + done]) if done else "")
         if not done:
             os.remove(path)
@@ -193,7 +197,10 @@ def run_cli(main, argv, prog):
     try:
         main(argv)
         return 0
-    except data.DataError as error:
+    except Exception as error:
+        data = sys.modules.get("data")  # a DataError comes from data.py, so it is loaded by then
+        if data is None or not isinstance(error, data.DataError):
+            raise
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

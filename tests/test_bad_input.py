@@ -518,3 +518,13 @@ def test_encode_survives_every_text_of_the_corpus():
         _, frame = read(name)
         encoded = data.encode(frame["text"].tolist(), data.build_alphabet(frame["text"]), max_len=280)
         assert (encoded.lengths == np.minimum(frame["text"].str.len(), 280)).all(), name
+
+
+def test_train_help_answers_without_importing_keras():
+    """`python train.py --help` lists the constants at once: no Keras/TensorFlow import first."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "train.py", "--help"], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert result.returncode == 0 and "--batch-size" in result.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert "argparse" in imported and not {"keras", "tensorflow", "data"} & imported
