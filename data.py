@@ -741,6 +741,11 @@ def draw_account_pairs(author_ids, k, n_pairs, rng):
     """
     author_ids = np.asarray(author_ids)
     tweets_of = {a: np.flatnonzero(author_ids == a) for a in np.unique(author_ids)}
+    return draw_account_pairs_by_author(tweets_of, k, n_pairs, rng)
+
+
+def draw_account_pairs_by_author(tweets_of, k, n_pairs, rng):
+    """`draw_account_pairs` given {author: ascending tweet indices}, authors ascending."""
     rich = [a for a, tweets in tweets_of.items() if len(tweets) >= 2 * k]
     enough = [a for a, tweets in tweets_of.items() if len(tweets) >= k]
     if not rich or len(enough) < 2:

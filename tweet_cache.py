@@ -875,31 +875,14 @@ def account_pairs(corpus, sizes, n_pairs, seed):
 
 
 def _draw_account_pairs(index, k, n_pairs, rng):
-    """data.draw_account_pairs, step for step, with each author's tweets read from by_author."""
+    """data.draw_account_pairs, with each author's tweets read from by_author."""
     counts, starts = index.counts, index.starts
-    authors = np.flatnonzero(counts)  # np.unique(author_ids)
-
-    def tweets_of(author):  # np.flatnonzero(author_ids == author): ascending, as the sort is stable
-        return np.asarray(index.by_author[starts[author] : starts[author] + counts[author]], dtype=np.intp)
-
-    rich = [a for a in authors if counts[a] >= 2 * k]
-    enough = [a for a in authors if counts[a] >= k]
-    if not rich or len(enough) < 2:
-        return None
-    n_same = n_pairs // 2
-    side_a, side_b = [], []
-    for i in range(n_pairs):
-        if i < n_same:
-            author = rich[rng.integers(len(rich))]
-            chosen = rng.choice(tweets_of(author), 2 * k, replace=False)
-            side_a.append(chosen[:k])
-            side_b.append(chosen[k:])
-        else:
-            first, second = rng.choice(len(enough), 2, replace=False)
-            side_a.append(rng.choice(tweets_of(enough[first]), k, replace=False))
-            side_b.append(rng.choice(tweets_of(enough[second]), k, replace=False))
-    label = (np.arange(n_pairs) < n_same).astype(np.uint8)
-    return np.array(side_a), np.array(side_b), label
+    # np.flatnonzero(author_ids == author) for each author of np.unique(author_ids): ascending (stable sort)
+    tweets_of = {
+        author: np.asarray(index.by_author[starts[author] : starts[author] + counts[author]], dtype=np.intp)
+        for author in np.flatnonzero(counts)
+    }
+    return data.draw_account_pairs_by_author(tweets_of, k, n_pairs, rng)
 
 
 class _Gathered:
