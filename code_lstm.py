@@ -30,12 +30,17 @@ How the recurrence runs (docs/performance.md has the measurements):
   row. They run on one row and the state is shared; the batch's own work
   starts after them. The numbers are the LSTM's over all steps; real tweets
   (at most 140 characters in ../shared/data) skip half the steps.
+  Under XLA (JAX; TensorFlow with `jit_compile=True`, train.py's default)
+  this is `_recurrence_skip`: one loop for the prefix on one row, one for the
+  batch, each step gathering its own rows of the input table and writing its
+  states in place; no (steps, batch, 4u) array is ever built. Elsewhere
+  (TensorFlow's graph executor, torch), where an in-place write copies the
+  whole array, `_recurrence` runs every step with a branch instead.
 * A hand-written gradient (`ops.custom_gradient`: backpropagation through
   time), so no backend differentiates a loop. Training keeps each step's
-  states (`ops.scan`); inference keeps nothing (`ops.fori_loop`). This also
-  lets TensorFlow compile the layer with XLA (`model.compile(jit_compile=True)`),
-  the fastest way to run it on CPU; Keras' own scan cannot be differentiated
-  under XLA.
+  states; inference keeps nothing. This also lets TensorFlow compile the
+  layer with XLA (`model.compile(jit_compile=True)`), the fastest way to run
+  it on CPU; Keras' own scan cannot be differentiated under XLA.
 * Inside the loop the gate columns are in the order [i, f, o, c] (a column
   permutation of the weights, made once per call): one sigmoid for three gates.
 
@@ -172,6 +177,21 @@ def _forward_fast(x, recurrent_kernel, units, start):
     return h
 
 
+def _step_gradients(dh, dc, gates_t, c_t, c_prev_t, h_prev_t, recurrent_t, units):
+    """Backpropagation through one step: (dL/dh_{t-1}, dL/dc_{t-1} via c, dL/dz_t, dL/dR of this step).
+
+    dh: dL/dh_t; dc: what reaches c_t from step t + 1 (already times f_{t+1}).
+    gates_t: [i, f, o, g] (B, 4u); recurrent_t: the recurrent kernel transposed.
+    """
+    s, g = ops.split(gates_t, [3 * units], axis=-1)
+    i, f, o = ops.split(s, 3, axis=-1)
+    tanh_c = ops.tanh(c_t)
+    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
+    dz_sigmoid = ops.concatenate([dc * g, dc * c_prev_t, dh * tanh_c], axis=-1) * s * (1.0 - s)
+    dz = ops.concatenate([dz_sigmoid, dc * i * (1.0 - g * g)], axis=-1)
+    return ops.matmul(dz, recurrent_t), dc * f, dz, ops.matmul(ops.transpose(h_prev_t), dz)
+
+
 def _backward(recurrent_kernel, units, upstream, states, start):
     """Backpropagation through time: the gradients at x (= at each step's
     pre-activations) and at the recurrent kernel, given dL/dh at the last step.
@@ -187,14 +207,7 @@ def _backward(recurrent_kernel, units, upstream, states, start):
     recurrent_t = ops.transpose(recurrent_kernel)
 
     def grads(dh, dc, gates_t, c_t, c_prev_t, h_prev_t):
-        # dc: what reaches c_t from step t + 1 (already times f_{t+1}).
-        s, g = ops.split(gates_t, [3 * units], axis=-1)
-        i, f, o = ops.split(s, 3, axis=-1)
-        tanh_c = ops.tanh(c_t)
-        dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-        dz_sigmoid = ops.concatenate([dc * g, dc * c_prev_t, dh * tanh_c], axis=-1) * s * (1.0 - s)
-        dz = ops.concatenate([dz_sigmoid, dc * i * (1.0 - g * g)], axis=-1)
-        return ops.matmul(dz, recurrent_t), dc * f, dz, ops.matmul(ops.transpose(h_prev_t), dz)
+        return _step_gradients(dh, dc, gates_t, c_t, c_prev_t, h_prev_t, recurrent_t, units)
 
     def step(carry, step_input):
         dh, dc, _, d_recurrent = carry
@@ -253,6 +266,167 @@ def _recurrence(x, recurrent_kernel, units, start, keep):
     if start is None:
         return run(x, recurrent_kernel, ops.zeros((), "float32"))
     return run(x, recurrent_kernel, ops.cast(ops.clip(ops.cast(start, "int32"), 0, T), "float32"))
+
+
+# ---------------------------------------------------------------------------
+# The CPU path (skip_padding=True): two loops, the gather inside the loop.
+#
+# The padding prefix runs in its own loop on one row (its states are every
+# row's), and the batch loop runs only from `start` on, reading each step's
+# rows of the table as it goes: no (steps, batch, 4u) input or gradient array
+# exists, and the prefix never costs batch-sized work.
+# Kept per step for the backward pass: [h, c, sigmoid gates, tanh gate] (6u).
+
+
+def _kept(h, c, s, g=None):
+    return ops.concatenate([h, c, s] if g is None else [h, c, s, g], axis=-1)
+
+
+def _loop(lower, upper, body, carry, max_steps, reverse=False):
+    """`ops.fori_loop(lower, upper, body, carry)`, or t from upper - 1 down to lower.
+
+    A while loop whose counter is the step itself, with a static bound on the
+    trip count: under XLA a data-dependent limit then stays a runtime value
+    (written as `start - 1 - i`, it became a compile-time constant and every
+    batch recompiled).
+    """
+    if reverse:
+        cond, step, first = (lambda t, carry: t > lower), (lambda t, carry: (t - 1, body(t - 1, carry))), upper
+    else:
+        cond, step, first = (lambda t, carry: t < upper), (lambda t, carry: (t + 1, body(t, carry))), lower
+    _, carry = ops.while_loop(cond, step, (first, carry), maximum_iterations=max_steps)
+    return carry
+
+
+def _forward_skip(table, rows_tm, recurrent_kernel, units, start, keep):
+    """Final h, and (when keep) the kept states of the prefix (T+1, 1, 6u) and batch (T+1, B, 6u).
+
+    table: (depth + 1, 4u) float32, gate columns [i, f, o, c], row `depth` the
+    padding input (the bias). rows_tm: (T, B) rows of the table per step.
+    Index t + 1 of a kept array holds the state after step t; index 0 is zero.
+    """
+    steps, batch = rows_tm.shape[0], ops.shape(rows_tm)[1]
+    dtype = recurrent_kernel.dtype
+    pad = ops.cast(table[-1:], dtype)
+    zeros = ops.zeros((1, units), dtype)
+
+    def prefix_step(t, carry):
+        h, c, kept = carry
+        h, c, s, g = _step(pad, h, c, recurrent_kernel, units)
+        if keep:
+            kept = ops.slice_update(kept, (t + 1, 0, 0), _kept(h, c, s, g)[None])
+        return h, c, kept
+
+    prefix_kept = ops.zeros((steps + 1, 1, 6 * units), dtype) if keep else ops.zeros((), dtype)
+    h, c, prefix_kept = _loop(0, start, prefix_step, (zeros, zeros, prefix_kept), steps)
+    h, c = ops.broadcast_to(h, (batch, units)), ops.broadcast_to(c, (batch, units))
+
+    def batch_step(t, carry):
+        h, c, kept = carry
+        x_t = ops.cast(ops.take(table, rows_tm[t], axis=0), dtype)
+        h, c, s, g = _step(x_t, h, c, recurrent_kernel, units)
+        if keep:
+            kept = ops.slice_update(kept, (t + 1, 0, 0), _kept(h, c, s, g)[None])
+        return h, c, kept
+
+    if keep:  # the state before step `start`: the prefix's last (zero when start is 0)
+        kept = ops.zeros((steps + 1, batch, 6 * units), dtype)
+        kept = ops.slice_update(kept, (start, 0, 0), _kept(h, c, ops.zeros((batch, 4 * units), dtype), None)[None])
+    else:
+        kept = ops.zeros((), dtype)
+    h, _, kept = _loop(start, steps, batch_step, (h, c, kept), steps)
+    return h, (prefix_kept, kept)
+
+
+def _backward_skip(table, rows_tm, recurrent_kernel, units, upstream, kept, start):
+    """Backpropagation through time for `_forward_skip`: (dL/dtable, dL/drecurrent_kernel).
+
+    The batch loop adds each step's dz into the rows of the table it read; the
+    rows' gradients then meet at the shared prefix state and run back on one
+    row, whose input is the padding row.
+    """
+    prefix_kept, kept = kept
+    steps = rows_tm.shape[0]
+    recurrent_t = ops.transpose(recurrent_kernel)
+
+    def back(kept, t, dh, dc):
+        now, before = kept[t + 1], kept[t]
+        return _step_gradients(
+            dh, dc, now[:, 2 * units :], now[:, units : 2 * units], before[:, units : 2 * units],
+            before[:, :units], recurrent_t, units,
+        )
+
+    def batch_step(t, carry):
+        dh, dc, d_table, d_recurrent = carry
+        dh, dc, dz, d = back(kept, t, dh, dc)
+        d_table = ops.scatter_update(d_table, rows_tm[t][:, None], ops.cast(dz, d_table.dtype), reduction="add")
+        return dh, dc, d_table, d_recurrent + d
+
+    d_table = ops.zeros(ops.shape(table), table.dtype)
+    carry = (upstream, ops.zeros_like(upstream), d_table, ops.zeros_like(recurrent_kernel))
+    dh, dc, d_table, d_recurrent = _loop(start, steps, batch_step, carry, steps, reverse=True)
+
+    def prefix_step(t, carry):
+        dh, dc, d_pad, d_recurrent = carry
+        dh, dc, dz, d = back(prefix_kept, t, dh, dc)
+        return dh, dc, d_pad + dz, d_recurrent + d
+
+    dh, dc = ops.sum(dh, axis=0, keepdims=True), ops.sum(dc, axis=0, keepdims=True)
+    carry = (dh, dc, ops.zeros((1, 4 * units), dh.dtype), d_recurrent)
+    _, _, d_pad, d_recurrent = _loop(0, start, prefix_step, carry, steps, reverse=True)
+    d_table = d_table + ops.pad(ops.cast(d_pad, d_table.dtype), [[ops.shape(table)[0] - 1, 0], [0, 0]])
+    return d_table, d_recurrent
+
+
+def _updates_in_place():
+    """True when this call is being compiled by XLA (JAX; TensorFlow under `jit_compile=True`).
+
+    `_recurrence_skip` writes each step's states into one array with
+    `ops.slice_update`. XLA does that in place; TensorFlow's graph executor
+    and torch copy the whole array every step (measured 10x slower than the
+    branch-per-step `_recurrence`, which layers there use instead).
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return True
+    if backend == "tensorflow":
+        import tensorflow as tf
+        from tensorflow.python.ops import control_flow_util  # no public API says "inside jit_compile"
+
+        return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    return False
+
+
+def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep):
+    """Final h of the LSTM whose inputs are `take(table, rows)`, the padding prefix skipped.
+
+    table: (depth + 1, 4u) float32; rows: (B, T) int, `depth` on padding;
+    start: the first step that is not padding in every row. keep: as
+    `_recurrence`. Hand-written gradient to the table and the recurrent kernel.
+    """
+
+    @ops.custom_gradient
+    def run(table, recurrent_kernel, rows_f, start_f):
+        rows_tm = ops.transpose(ops.cast(rows_f, "int32"))
+        begin = ops.cast(start_f, "int32")
+        h, kept = _forward_skip(table, rows_tm, recurrent_kernel, units, begin, keep)
+
+        def grad(*args, upstream=None):
+            if upstream is None:  # TensorFlow and JAX pass it by position, torch by name
+                upstream = args[0]
+            states = kept if keep else _forward_skip(table, rows_tm, recurrent_kernel, units, begin, True)[1]
+            d_table, d_recurrent = _backward_skip(
+                table, rows_tm, recurrent_kernel, units, ops.cast(upstream, recurrent_kernel.dtype), states, begin
+            )
+            return d_table, ops.cast(d_recurrent, recurrent_kernel.dtype), ops.zeros_like(rows_f), ops.zeros_like(start_f)
+
+        return h, grad
+
+    # Integer inputs travel as float32 (exact below 2**24): every backend's
+    # custom gradient takes float inputs.
+    steps = ops.shape(rows)[1]
+    start_f = ops.cast(ops.clip(ops.cast(start, "int32"), 0, steps), "float32")
+    return run(table, recurrent_kernel, ops.cast(rows, "float32"), start_f)
 
 
 # Tests and benches only: True runs `_run_scan` (every step, backend autodiff) instead.
@@ -339,6 +513,9 @@ class CodeLSTM(keras.layers.Layer):
         # The whole input projection: one gather, time-major (max_len, batch, 4u).
         # Gathered in float32, then cast: the gather's gradient adds a whole batch
         # into 257 rows, which 16-bit atomics on a GPU do ~100x slower.
+        if self.skip_padding and not _REFERENCE_RECURRENCE and _updates_in_place():
+            start = max_len - ops.max(lengths)
+            return _recurrence_skip(table, rows, recurrent_kernel, units, start, keep=bool(training))
         x = ops.cast(ops.take(table, ops.transpose(rows), axis=0), self.compute_dtype)
         if _REFERENCE_RECURRENCE:
             return _run_scan(x, recurrent_kernel, units)

@@ -50,14 +50,45 @@ def numpy(x):
     return ops.convert_to_numpy(x)
 
 
+def xla_compiled(fn):
+    """fn compiled by XLA: TensorFlow's jit_compile (JAX runs XLA anyway)."""
+    if keras.backend.backend() != "tensorflow":
+        return fn
+    import tensorflow as tf
+
+    return tf.function(fn, jit_compile=True)
+
+
+def count_calls(monkeypatch, name):
+    """Calls of code_lstm.<name> from now on, in a list that grows."""
+    calls, original = [], getattr(code_lstm, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(code_lstm, name, counted)
+    return calls
+
+
+# xla=True: the call is compiled by XLA, where CodeLSTM(skip_padding=True) runs
+# `_recurrence_skip` (two loops, in-place state updates); xla=False on
+# TensorFlow runs the branch-per-step `_recurrence`.
+@pytest.mark.parametrize("xla", [False, True])
 @pytest.mark.parametrize("skip_padding", [True, False])
 @pytest.mark.parametrize("longest", LONGEST)
 @pytest.mark.parametrize("training", [False, True])
-def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest, skip_padding):
+def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest, skip_padding, xla, monkeypatch):
     layer, lstm = pair(skip_padding=skip_padding)
     codes, lengths = random_codes(9, longest=longest)
     expected = numpy(lstm(data.one_hot(codes, lengths)))
-    got = numpy(layer(codes, ops.convert_to_tensor(lengths.astype("uint16")), training=training))
+    skip_calls = count_calls(monkeypatch, "_recurrence_skip")
+    call = lambda codes, lengths: layer(codes, lengths, training=training)  # noqa: E731
+    if xla:
+        call = xla_compiled(call)
+    got = numpy(call(codes, ops.convert_to_tensor(lengths.astype("uint16"))))
+    compiled = xla or keras.backend.backend() == "jax"
+    assert bool(skip_calls) == (skip_padding and compiled)
     assert got.shape == (9, UNITS)
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
     # An empty tweet still runs the recurrence over the bias alone: not zero.
@@ -114,7 +145,8 @@ def test_from_keras_lstm_refuses_what_it_cannot_reproduce():
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("batch", [5, 1])
 @pytest.mark.parametrize("skip_padding", [True, False])
-def test_gradients_match_keras_lstm(training, longest, batch, skip_padding):
+@pytest.mark.parametrize("xla", [False, True])
+def test_gradients_match_keras_lstm(training, longest, batch, skip_padding, xla, monkeypatch):
     tf = pytest.importorskip("tensorflow")
     if keras.backend.backend() != "tensorflow":
         pytest.skip("gradient check written with tf.GradientTape")
@@ -127,10 +159,13 @@ def test_gradients_match_keras_lstm(training, longest, batch, skip_padding):
     def grads(fn, weights):
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(tf.sin(3.0 * fn()) * probe)
-        return [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, weights)]
+        return tape.gradient(loss, weights)
 
-    got = grads(lambda: layer(codes, lengths, training=training), layer.trainable_weights)
-    expected = grads(lambda: lstm(one_hot), lstm.trainable_weights)
+    skip_calls = count_calls(monkeypatch, "_recurrence_skip")
+    layer_grads = lambda: grads(lambda: layer(codes, lengths, training=training), layer.trainable_weights)  # noqa: E731
+    got = [tf.convert_to_tensor(g).numpy() for g in (xla_compiled(layer_grads) if xla else layer_grads)()]
+    assert bool(skip_calls) == (skip_padding and xla)
+    expected = [tf.convert_to_tensor(g).numpy() for g in grads(lambda: lstm(one_hot), lstm.trainable_weights)]
     for name, a, b in zip(["kernel", "recurrent_kernel", "bias"], got, expected):
         if not (name == "kernel" and longest == 0):  # no character: no kernel row used
             assert np.abs(b).max() > 1e-3, name  # a real check, not zeros against zeros
