@@ -278,8 +278,9 @@ def _recurrence(x, recurrent_kernel, units, start, keep):
 # Kept per step for the backward pass: [h, c, sigmoid gates, tanh gate] (6u).
 
 
-def _kept(h, c, s, g=None):
-    return ops.concatenate([h, c, s] if g is None else [h, c, s, g], axis=-1)
+def _kept(*parts):
+    """One step's kept row: [h, c, sigmoid gates, tanh gate] side by side (6u)."""
+    return ops.concatenate(parts, axis=-1)
 
 
 def _loop(lower, upper, body, carry, max_steps, reverse=False):
@@ -331,7 +332,7 @@ def _forward_skip(table, rows_tm, recurrent_kernel, units, start, keep):
 
     if keep:  # the state before step `start`: the prefix's last (zero when start is 0)
         kept = ops.zeros((steps + 1, batch, 6 * units), dtype)
-        kept = ops.slice_update(kept, (start, 0, 0), _kept(h, c, ops.zeros((batch, 4 * units), dtype), None)[None])
+        kept = ops.slice_update(kept, (start, 0, 0), _kept(h, c, ops.zeros((batch, 4 * units), dtype))[None])
     else:
         kept = ops.zeros((), dtype)
     h, _, kept = _loop(start, steps, batch_step, (h, c, kept), steps)
@@ -510,16 +511,15 @@ class CodeLSTM(keras.layers.Layer):
         table = ops.concatenate([self.kernel + self.bias, self.bias[None, :]], axis=0)
         table = _gates_ifoc(table, units)
         recurrent_kernel = _gates_ifoc(ops.cast(self.recurrent_kernel, self.compute_dtype), units)
+        start = max_len - ops.max(lengths) if self.skip_padding else None
+        if start is not None and not _REFERENCE_RECURRENCE and _updates_in_place():
+            return _recurrence_skip(table, rows, recurrent_kernel, units, start, keep=bool(training))
         # The whole input projection: one gather, time-major (max_len, batch, 4u).
         # Gathered in float32, then cast: the gather's gradient adds a whole batch
         # into 257 rows, which 16-bit atomics on a GPU do ~100x slower.
-        if self.skip_padding and not _REFERENCE_RECURRENCE and _updates_in_place():
-            start = max_len - ops.max(lengths)
-            return _recurrence_skip(table, rows, recurrent_kernel, units, start, keep=bool(training))
         x = ops.cast(ops.take(table, ops.transpose(rows), axis=0), self.compute_dtype)
         if _REFERENCE_RECURRENCE:
             return _run_scan(x, recurrent_kernel, units)
-        start = max_len - ops.max(lengths) if self.skip_padding else None
         return _recurrence(x, recurrent_kernel, units, start, keep=bool(training))
 
     def compute_output_shape(self, codes_shape, lengths_shape=None):
