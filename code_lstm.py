@@ -398,25 +398,55 @@ def _updates_in_place():
     return False
 
 
-def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep):
+_XLA_PROGRAMS = {}
+
+
+def _own_xla_program(fn):
+    """`fn` compiled by XLA as a program of its own, run from TensorFlow's graph executor.
+
+    Why: one XLA program runs its loops one after the other, on one core at a
+    time (measured: one core as fast as two). The graph executor runs
+    independent ops side by side, so the two tweets' recurrences, each its own
+    program, run on two cores at once (1.5x at batch 256 on 2 cores; see
+    docs/performance.md). TensorFlow only: no Keras API compiles a function.
+    """
+    if fn not in _XLA_PROGRAMS:
+        import tensorflow as tf
+
+        _XLA_PROGRAMS[fn] = tf.function(fn, jit_compile=True, autograph=False)
+    return _XLA_PROGRAMS[fn]
+
+
+def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep, own_programs=False):
     """Final h of the LSTM whose inputs are `take(table, rows)`, the padding prefix skipped.
 
     table: (depth + 1, 4u) float32; rows: (B, T) int, `depth` on padding;
     start: the first step that is not padding in every row. keep: as
     `_recurrence`. Hand-written gradient to the table and the recurrent kernel.
+    own_programs (TensorFlow outside XLA): the forward and the backward pass
+    each run as an XLA program of their own (`_own_xla_program`).
     """
+    forward, backward = _forward_skip, _backward_skip
+    if own_programs:
+        compiled_forward, backward = _own_xla_program(_forward_skip), _own_xla_program(_backward_skip)
+
+        def forward(table, rows_tm, recurrent_kernel, units, start, keep):
+            # A tape must not differentiate the program itself (a TensorList may not
+            # leave XLA): the gradient is `grad` below.
+            hold = ops.stop_gradient
+            return compiled_forward(hold(table), rows_tm, hold(recurrent_kernel), units, start, keep)
 
     @ops.custom_gradient
     def run(table, recurrent_kernel, rows_f, start_f):
         rows_tm = ops.transpose(ops.cast(rows_f, "int32"))
         begin = ops.cast(start_f, "int32")
-        h, kept = _forward_skip(table, rows_tm, recurrent_kernel, units, begin, keep)
+        h, kept = forward(table, rows_tm, recurrent_kernel, units, begin, keep)
 
         def grad(*args, upstream=None):
             if upstream is None:  # TensorFlow and JAX pass it by position, torch by name
                 upstream = args[0]
-            states = kept if keep else _forward_skip(table, rows_tm, recurrent_kernel, units, begin, True)[1]
-            d_table, d_recurrent = _backward_skip(
+            states = kept if keep else forward(table, rows_tm, recurrent_kernel, units, begin, True)[1]
+            d_table, d_recurrent = backward(
                 table, rows_tm, recurrent_kernel, units, ops.cast(upstream, recurrent_kernel.dtype), states, begin
             )
             return d_table, ops.cast(d_recurrent, recurrent_kernel.dtype), ops.zeros_like(rows_f), ops.zeros_like(start_f)
@@ -512,8 +542,13 @@ class CodeLSTM(keras.layers.Layer):
         table = _gates_ifoc(table, units)
         recurrent_kernel = _gates_ifoc(ops.cast(self.recurrent_kernel, self.compute_dtype), units)
         start = max_len - ops.max(lengths) if self.skip_padding else None
-        if start is not None and not _REFERENCE_RECURRENCE and _updates_in_place():
-            return _recurrence_skip(table, rows, recurrent_kernel, units, start, keep=bool(training))
+        if start is not None and not _REFERENCE_RECURRENCE:
+            if _updates_in_place():
+                return _recurrence_skip(table, rows, recurrent_kernel, units, start, keep=bool(training))
+            if keras.backend.backend() == "tensorflow":
+                return _recurrence_skip(
+                    table, rows, recurrent_kernel, units, start, keep=bool(training), own_programs=True
+                )
         # The whole input projection: one gather, time-major (max_len, batch, 4u).
         # Gathered in float32, then cast: the gather's gradient adds a whole batch
         # into 257 rows, which 16-bit atomics on a GPU do ~100x slower.

@@ -25,7 +25,8 @@ PAIRS_PER_EPOCH = 8192  # fresh balanced training pairs drawn every epoch (autho
 EVAL_PAIRS = 4000  # validation pairs and test pairs, drawn once with SEED
 UNITS = 64  # size of the shared LSTM's encoding
 HEAD = "compare"  # "compare": [u, v, |u-v|, u*v]; "concat": [u, v], the Keras guide's
-JIT_COMPILE = "auto"  # "auto": XLA on single-device TensorFlow (faster steps, ~10 s to compile); "off"
+JIT_COMPILE = "auto"  # TensorFlow: "on" compiles the whole step with XLA; "off" does not; "auto": the faster
+#                      (codes: off, each tweet's LSTM its own XLA program, both at once; keras: on, one device)
 DROPOUT = 0.0  # dropout on the head's features while training (a regulariser)
 PRECISION = "float32"  # Keras dtype policy: "mixed_bfloat16" (GPUs, TPUs) or "mixed_float16" computes in 16 bits
 LSTM_IMPL = "codes"  # "codes": the LSTM's exact math read from compact codes (code_lstm.py, fastest on CPU);
@@ -47,6 +48,24 @@ RESUME = False  # continue the newest interrupted run in OUT_DIR (or RUN_NAME)
 # -----------------------------------------------------------------------------
 
 CONFIG_KEYS = [key for key in list(globals()) if key.isupper() and not key.startswith("_")]
+
+
+def step_jit_compile(config, replicas):
+    """`model.compile`'s jit_compile for JIT_COMPILE (TensorFlow; other backends: Keras' "auto").
+
+    auto, LSTM_IMPL codes: no. CodeLSTM compiles each tweet's recurrence as an
+    XLA program of its own, and the graph executor runs the two at once, on two
+    cores: 1.4x one XLA program for the whole step (docs/performance.md).
+    auto, LSTM_IMPL keras: yes on one device (XLA fuses each step's
+    elementwise work); MirroredStrategy fails to compile the step.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return "auto"
+    if config["JIT_COMPILE"] != "auto":
+        return config["JIT_COMPILE"] == "on"
+    return config["LSTM_IMPL"] == "keras" and replicas == 1
 
 
 def read_command_line(argv, defaults):
@@ -97,8 +116,8 @@ def check_config(config):
         problems.append(f"--distribute must be auto or off, not {config['DISTRIBUTE']!r}")
     if config["CPU_DEVICES"] < 1:
         problems.append(f"--cpu-devices must be at least 1, not {config['CPU_DEVICES']}")
-    if config["JIT_COMPILE"] not in ("auto", "off"):
-        problems.append(f"--jit-compile must be auto or off, not {config['JIT_COMPILE']!r}")
+    if config["JIT_COMPILE"] not in ("auto", "on", "off"):
+        problems.append(f"--jit-compile must be auto, on or off, not {config['JIT_COMPILE']!r}")
     if config["LSTM_IMPL"] not in ("codes", "keras"):
         problems.append(f"--lstm-impl must be codes or keras, not {config['LSTM_IMPL']!r}")
     if config["PRECISION"] not in ("float32", "mixed_bfloat16", "mixed_float16"):
@@ -194,11 +213,7 @@ def main(argv):
             optimizer=optimizer,
             loss="binary_crossentropy",
             metrics=["accuracy", keras.metrics.AUC(name="auc")],
-            # XLA fuses each LSTM step's elementwise work; Keras leaves it off on CPU-only
-            # TensorFlow. (Not under MirroredStrategy, which fails to compile the step.)
-            jit_compile=(config["JIT_COMPILE"] == "auto" and replicas == 1)
-            if keras.backend.backend() == "tensorflow"
-            else "auto",
+            jit_compile=step_jit_compile(config, replicas),
         )
 
     # -------------------------------------------------------------------------

@@ -4,22 +4,32 @@
     python bench/bench_speed.py --quick      # a smoke run (about a minute), figures only indicative
     python bench/bench_speed.py --n 2048 --batches 256 --no-memory
 
-Three pipelines, the same siamese model (LSTM(64), "concat" head as in the Keras
+Four pipelines, the same siamese model (LSTM(64), "concat" head as in the Keras
 guide, rmsprop, binary cross-entropy), timed IN THE SAME RUN:
 
   seed      the seed as written: numpy float32 one-hot arrays (`data.one_hot`,
             (N, 280, 256) per side) fed to `model.fit` on `model.build_model()`.
   onehot    `model.build_training_model(core)`: compact codes in, one-hot rows
             made inside the graph (`model.OneHotCodes`), keras.layers.LSTM.
-  code      `code_lstm.build_code_model()`: compact codes in, CodeLSTM (one
-            gather for the input projection, only h @ recurrent_kernel in the loop).
-  code-xla  the same code model compiled with `jit_compile=True` (XLA); Keras
-            leaves XLA off on CPU-only machines unless asked.
+  code      `code_lstm.build_code_model()`: compact codes in, CodeLSTM (the
+            input projection a gather of kernel rows, only h @ recurrent_kernel
+            in the loop), compiled with `jit_compile=False`: on TensorFlow each
+            tweet's recurrence is an XLA program of its own, and the graph
+            executor runs the two at once. train.py's default.
+  code-xla  the same code model compiled with `jit_compile=True`: the whole
+            step one XLA program, which runs the two recurrences one after
+            the other.
 
-Training: pairs/s at each batch size over `--epochs` timed epochs of N pairs,
-after one warm-up epoch of `--warmup-batches` batches (compiling), not timed.
-Inference: `model.predict` pairs/s at batch `--predict-batch`, after one warm-up
-call. Memory: each pipeline in a fresh subprocess: peak RSS
+Every pipeline is built and warmed up (one epoch of `--warmup-batches` batches
+per batch size and one predict call, compiling) before any timing. Then
+`--rounds` rounds run the pipelines in turn, so that a slow spell of a shared
+machine hits all of them; each figure is the median over the rounds.
+Training: `fit` over `--epochs` epochs of N pairs at each batch size. The
+headline is the steady state, batch / the median time between consecutive
+batch ends (a callback; an epoch's first batch, which carries `fit`'s ~2 s
+set-up, is left out): what a long training run gets. The pairs/s over the
+whole `fit` call are printed too. Inference: one `model.predict` call over the
+N pairs at batch `--predict-batch`. Memory: each pipeline in a fresh subprocess: peak RSS
 (`resource.getrusage(RUSAGE_SELF).ru_maxrss`) after making the data, one
 training epoch and one predict, minus the peak after imports and the model
 build, divided by the pairs (`--memory-n`). Ratios are against `seed`.
@@ -153,34 +163,91 @@ def build(pipeline):
     return m, inputs
 
 
-def time_pipeline(pipeline, pairs, batches, epochs, warmup_batches, predict_batch):
+def batch_clock():
+    """A Keras callback recording the wall time at the end of every training batch.
+
+    Keras reads the logs back for a callback like this one, so each time is
+    taken after the step has run. Every pipeline gets the same callback.
+    """
+    import keras
+
+    class BatchClock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.ends = []  # one list of batch-end times per epoch
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.ends.append([])
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.ends[-1].append(time.perf_counter())
+
+    return BatchClock()
+
+
+def steady_pairs_per_second(clock, batch):
+    """pairs/s from the median time between consecutive batch ends within an epoch.
+
+    The first batch of each epoch (which carries `fit`'s and the iterator's
+    set-up) has no predecessor and is left out.
+    """
+    gaps = [b - a for ends in clock.ends for a, b in zip(ends, ends[1:])]
+    return batch / float(np.median(gaps)) if gaps else float("nan")
+
+
+def prepare_pipeline(pipeline, pairs, batches, warmup_batches, predict_batch):
+    """Build and compile a pipeline, make its inputs, and run its warm-up (compiling) calls."""
     codes_a, lengths_a, codes_b, lengths_b, labels = pairs
     n = len(labels)
     m, inputs = build(pipeline)
     x = inputs(codes_a, lengths_a, codes_b, lengths_b)
-    result = {"pipeline": pipeline}
     for batch in batches:
         warm = min(n, warmup_batches * batch)
         x_warm = [v[:warm] for v in x] if isinstance(x, list) else {k: v[:warm] for k, v in x.items()}
         m.fit(x_warm, labels[:warm], batch_size=batch, epochs=1, verbose=0)
-        start, cpu = time.perf_counter(), time.process_time()
-        m.fit(x, labels, batch_size=batch, epochs=epochs, verbose=0)
-        record(result, f"train_bs{batch}", epochs * n, start, cpu)
-        print(f"  {pipeline}: training, batch {batch}: {result[f'train_bs{batch}']:.0f} pairs/s "
-              f"({result[f'cpu/train_bs{batch}']:.0f} per CPU-second)", flush=True)
     m.predict(x, batch_size=predict_batch, verbose=0)
+    return m, x
+
+
+def time_round(pipeline, prepared, labels, batches, epochs, predict_batch, result):
+    """One timed round of a prepared pipeline: training at each batch size, then predict.
+
+    Appends to result's lists: `train_bs{B}` steady-state pairs/s (see
+    `steady_pairs_per_second`), `call/train_bs{B}` pairs/s of the whole `fit`
+    call (set-up included), `cpu/...` pairs per CPU-second of the call, and
+    `predict_bs{P}` (the whole `predict` call).
+    """
+    m, x = prepared
+    n = len(labels)
+    add = lambda key, value: result.setdefault(key, []).append(value)  # noqa: E731
+    for batch in batches:
+        clock = batch_clock()
+        start, cpu = time.perf_counter(), time.process_time()
+        m.fit(x, labels, batch_size=batch, epochs=epochs, verbose=0, callbacks=[clock])
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        key = f"train_bs{batch}"
+        add(key, steady_pairs_per_second(clock, batch))
+        add("call/" + key, epochs * n / wall)
+        add("cpu/" + key, epochs * n / cpu)
+        print(f"  {pipeline}: training, batch {batch}: {result[key][-1]:.0f} pairs/s steady "
+              f"({result['call/' + key][-1]:.0f} over the whole fit call, "
+              f"{result['cpu/' + key][-1]:.0f} per CPU-second)", flush=True)
     start, cpu = time.perf_counter(), time.process_time()
     m.predict(x, batch_size=predict_batch, verbose=0)
-    record(result, f"predict_bs{predict_batch}", n, start, cpu)
-    print(f"  {pipeline}: predict, batch {predict_batch}: {result[f'predict_bs{predict_batch}']:.0f} pairs/s "
-          f"({result[f'cpu/predict_bs{predict_batch}']:.0f} per CPU-second)", flush=True)
-    return result
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    key = f"predict_bs{predict_batch}"
+    add(key, n / wall)
+    add("cpu/" + key, n / cpu)
+    print(f"  {pipeline}: predict, batch {predict_batch}: {result[key][-1]:.0f} pairs/s "
+          f"({result['cpu/' + key][-1]:.0f} per CPU-second)", flush=True)
 
 
-def record(result, key, pairs, start, cpu):
-    """pairs/s of wall time, and pairs per CPU-second of this process (all its threads)."""
-    result[key] = pairs / (time.perf_counter() - start)
-    result["cpu/" + key] = pairs / (time.process_time() - cpu)
+def medians(result):
+    """Each list of per-round figures -> its median (the table's figure) and its range."""
+    summary = {}
+    for key, values in result.items():
+        summary[key] = float(np.median(values))
+        summary["rounds/" + key] = values
+    return summary
 
 
 def peak_rss_bytes():
@@ -273,9 +340,11 @@ def table(results, memory, batches, predict_batch, prefix=""):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=None, help="pairs per timed epoch (default 2048; --quick 256)")
+    parser.add_argument("--n", type=int, default=None, help="pairs per timed epoch (default 2048; --quick 1024)")
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs per batch size (default 2; --quick 1)")
     parser.add_argument("--batches", default=None, help="training batch sizes, comma-separated (default 32,256)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="timed rounds, the pipelines alternating; the table shows each figure's median (default 3; --quick 1)")
     parser.add_argument("--warmup-batches", type=int, default=4, help="batches in the untimed warm-up epoch")
     parser.add_argument("--predict-batch", type=int, default=1024)
     parser.add_argument("--pipelines", default=",".join(PIPELINES), help=f"any of {','.join(PIPELINES)}")
@@ -300,8 +369,9 @@ def main(argv=None):
         return
 
     quick = args.quick
-    n = args.n or (256 if quick else 2048)
+    n = args.n or (1024 if quick else 2048)
     epochs = args.epochs or (1 if quick else 2)
+    args.rounds = args.rounds or (1 if quick else 3)
     batches = [int(b) for b in (args.batches or ("256" if quick else "32,256")).split(",")]
     memory_sizes = sorted(int(v) for v in (args.memory_n or ("128" if quick else "1024,2048")).split(","))
     pipelines = [p for p in args.pipelines.split(",") if p]
@@ -332,9 +402,14 @@ def main(argv=None):
         for pipeline in pipelines:
             memory[pipeline] = measure_memory(pipeline, memory_sizes, args.memory_batch, args.predict_batch, args.data)
     pairs = make_pairs(n, args.data)
-    results = {}
-    for pipeline in pipelines:
-        results[pipeline] = time_pipeline(pipeline, pairs, batches, epochs, args.warmup_batches, args.predict_batch)
+    prepared = {p: prepare_pipeline(p, pairs, batches, args.warmup_batches, args.predict_batch) for p in pipelines}
+    rounds = {p: {} for p in pipelines}
+    # Rounds alternate the pipelines, so that a slow spell of the machine hits them all.
+    for r in range(args.rounds):
+        print(f"round {r + 1} of {args.rounds}", flush=True)
+        for pipeline in pipelines:
+            time_round(pipeline, prepared[pipeline], pairs[-1], batches, epochs, args.predict_batch, rounds[pipeline])
+    results = {p: medians(rounds[p]) for p in pipelines}
     load_after = load_average()
     cpu_after = busy_cpu_seconds()
     elapsed = time.perf_counter() - started
@@ -343,7 +418,8 @@ def main(argv=None):
         others = ((cpu_after[0] - cpu_before[0]) - (cpu_after[1] - cpu_before[1])) / elapsed
 
     print()
-    legend = "pairs/s (ratio to seed)"
+    legend = (f"pairs/s, median of {args.rounds} round(s) (ratio to seed); training: steady state, "
+              f"from the median time between batch ends")
     if memory:
         legend += (f"; RSS/pair = peak RSS growth over {memory_sizes[-1]} pairs "
                    f"(data, fit at batch {args.memory_batch}, predict) divided by the pairs")
@@ -355,6 +431,19 @@ def main(argv=None):
     print("pairs per CPU-second of the bench process (ratio to seed): less sensitive to other load, "
           "but blind to how well a pipeline uses the cores")
     print(table(results, {}, batches, args.predict_batch, prefix="cpu/"))
+    print()
+    print("training pairs/s over each whole fit call (fit's set-up of about 2 s included; ratio to seed)")
+    print(table({p: {**r, **{k[5:]: v for k, v in r.items() if k.startswith("call/")}} for p, r in results.items()},
+                {}, batches, args.predict_batch))
+    if "seed" in rounds and args.rounds > 1:
+        for pipeline in pipelines:
+            if pipeline == "seed":
+                continue
+            for batch in batches:
+                key = f"train_bs{batch}"
+                ratios = [a / b for a, b in zip(rounds[pipeline][key], rounds["seed"][key])]
+                print(f"{pipeline}, training batch {batch}: ratio to seed in each round "
+                      + ", ".join(f"{v:.2f}" for v in ratios))
     print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; total {elapsed:.0f} s")
     if others is not None:
         print(f"other processes used {others:.2f} cores on average during the run (of {info['cores']})")

@@ -60,20 +60,31 @@ def xla_compiled(fn):
 
 
 def count_calls(monkeypatch, name):
-    """Calls of code_lstm.<name> from now on, in a list that grows."""
+    """Calls of code_lstm.<name> from now on: a list that grows by each call's keyword arguments."""
     calls, original = [], getattr(code_lstm, name)
 
     def counted(*args, **kwargs):
-        calls.append(1)
+        calls.append(kwargs)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(code_lstm, name, counted)
     return calls
 
 
-# xla=True: the call is compiled by XLA, where CodeLSTM(skip_padding=True) runs
-# `_recurrence_skip` (two loops, in-place state updates); xla=False on
-# TensorFlow runs the branch-per-step `_recurrence`.
+def assert_path(skip_calls, skip_padding, xla):
+    """CodeLSTM ran the path it should have (module docstring of code_lstm).
+
+    skip_padding=True: `_recurrence_skip` (two loops, in-place state updates)
+    under XLA and on TensorFlow's graph executor, where its loops are XLA
+    programs of their own (`own_programs`); torch runs the branch-per-step
+    `_recurrence`. skip_padding=False: `_recurrence` everywhere.
+    """
+    backend = keras.backend.backend()
+    assert bool(skip_calls) == (skip_padding and (xla or backend in ("tensorflow", "jax")))
+    for kwargs in skip_calls:
+        assert kwargs.get("own_programs", False) == (backend == "tensorflow" and not xla)
+
+
 @pytest.mark.parametrize("xla", [False, True])
 @pytest.mark.parametrize("skip_padding", [True, False])
 @pytest.mark.parametrize("longest", LONGEST)
@@ -87,8 +98,7 @@ def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest, skip_paddin
     if xla:
         call = xla_compiled(call)
     got = numpy(call(codes, ops.convert_to_tensor(lengths.astype("uint16"))))
-    compiled = xla or keras.backend.backend() == "jax"
-    assert bool(skip_calls) == (skip_padding and compiled)
+    assert_path(skip_calls, skip_padding, xla)
     assert got.shape == (9, UNITS)
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
     # An empty tweet still runs the recurrence over the bias alone: not zero.
@@ -164,7 +174,7 @@ def test_gradients_match_keras_lstm(training, longest, batch, skip_padding, xla,
     skip_calls = count_calls(monkeypatch, "_recurrence_skip")
     layer_grads = lambda: grads(lambda: layer(codes, lengths, training=training), layer.trainable_weights)  # noqa: E731
     got = [tf.convert_to_tensor(g).numpy() for g in (xla_compiled(layer_grads) if xla else layer_grads)()]
-    assert bool(skip_calls) == (skip_padding and xla)
+    assert_path(skip_calls, skip_padding, xla)
     expected = [tf.convert_to_tensor(g).numpy() for g in grads(lambda: lstm(one_hot), lstm.trainable_weights)]
     for name, a, b in zip(["kernel", "recurrent_kernel", "bias"], got, expected):
         if not (name == "kernel" and longest == 0):  # no character: no kernel row used
