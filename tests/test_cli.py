@@ -70,6 +70,24 @@ def test_predict_one_pair_prints_a_symmetric_probability(trained):
     assert ab.stdout == ba.stdout
 
 
+def test_predict_runs_on_jax_when_no_backend_is_asked_for_with_the_same_score(trained, tmp_path):
+    """predict.py picks JAX (faster to start) and caches its compiled programs; scores do not change."""
+    pytest.importorskip("jax")
+    run_dir, _ = trained
+    args = [sys.executable, os.path.join(REPO, "predict.py"), run_dir, "--a", "note 1 about b things!!!", "--b", "x :)"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_BACKEND", "JAX_"))}
+    base.update(TF_CPP_MIN_LOG_LEVEL="3", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    scores = {}
+    for backend in (None, "tensorflow"):
+        env = base if backend is None else {**base, "KERAS_BACKEND": backend}
+        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        scores[backend] = float(done.stdout)
+        cached = os.listdir(tmp_path / "cache" / "siamese-tweets" / "jax") if backend is None else []
+        assert backend is not None or cached, "JAX ran without its compilation cache"
+    assert scores[None] == pytest.approx(scores["tensorflow"], abs=2e-4)  # printed to 4 decimals
+
+
 def test_predict_csv_keeps_rows_in_order_and_adds_score(trained, tmp_path):
     run_dir, _ = trained
     rows = [("x!!!", "y!!!", "keep1"), ("a lol", "b :)", "keep2"), ("x!!!", "y!!!", "keep3")]
