@@ -20,7 +20,7 @@ The variables are the LSTM cell's: `kernel` (depth, 4u), `recurrent_kernel`
 (glorot_uniform, orthogonal, zeros + unit_forget_bias). So
 `code_lstm.set_weights(lstm.get_weights())` and back is exact, and
 `to_keras_lstm` / `from_keras_lstm` convert a layer either way.
-Only `keras` and `keras.ops` are used: any Keras backend runs it.
+The math uses only `keras` and `keras.ops`: any Keras backend runs it.
 
 How the recurrence runs (docs/performance.md has the measurements):
 
@@ -30,17 +30,20 @@ How the recurrence runs (docs/performance.md has the measurements):
   row. They run on one row and the state is shared; the batch's own work
   starts after them. The numbers are the LSTM's over all steps; real tweets
   (at most 140 characters in ../shared/data) skip half the steps.
-  Under XLA (JAX; TensorFlow with `jit_compile=True`, train.py's default)
-  this is `_recurrence_skip`: one loop for the prefix on one row, one for the
+  Under XLA (JAX; TensorFlow with `jit_compile=True`) this is
+  `_recurrence_skip`: one loop for the prefix on one row, one for the
   batch, each step gathering its own rows of the input table and writing its
-  states in place; no (steps, batch, 4u) array is ever built. Elsewhere
-  (TensorFlow's graph executor, torch), where an in-place write copies the
-  whole array, `_recurrence` runs every step with a branch instead.
+  states in place; no (steps, batch, 4u) array is ever built.
+  On TensorFlow's graph executor (`jit_compile=False`, train.py's default)
+  the same two loops run as XLA programs of their own (`_own_xla_program`),
+  so that the executor runs the two tweets' recurrences side by side on two
+  cores. Elsewhere (torch), where an in-place write copies the whole array,
+  `_recurrence` runs every step with a branch instead.
 * A hand-written gradient (`ops.custom_gradient`: backpropagation through
   time), so no backend differentiates a loop. Training keeps each step's
-  states; inference keeps nothing. This also lets TensorFlow compile the
-  layer with XLA (`model.compile(jit_compile=True)`), the fastest way to run
-  it on CPU; Keras' own scan cannot be differentiated under XLA.
+  states; inference keeps nothing. This also lets XLA compile the loops
+  (in the layer's own programs, or with `model.compile(jit_compile=True)`),
+  which it cannot do when TensorFlow differentiates Keras' own scan.
 * Inside the loop the gate columns are in the order [i, f, o, c] (a column
   permutation of the weights, made once per call): one sigmoid for three gates.
 
@@ -407,8 +410,9 @@ def _own_xla_program(fn):
     Why: one XLA program runs its loops one after the other, on one core at a
     time (measured: one core as fast as two). The graph executor runs
     independent ops side by side, so the two tweets' recurrences, each its own
-    program, run on two cores at once (1.5x at batch 256 on 2 cores; see
-    docs/performance.md). TensorFlow only: no Keras API compiles a function.
+    program, run on two cores at once (training at batch 256: 1.4x the whole
+    step as one program; docs/performance.md). TensorFlow only: no Keras API
+    compiles a function.
     """
     if fn not in _XLA_PROGRAMS:
         import tensorflow as tf
