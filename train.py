@@ -25,8 +25,8 @@ PAIRS_PER_EPOCH = 8192  # fresh balanced training pairs drawn every epoch (autho
 EVAL_PAIRS = 4000  # validation pairs and test pairs, drawn once with SEED
 UNITS = 64  # size of the shared LSTM's encoding
 HEAD = "compare"  # "compare": [u, v, |u-v|, u*v]; "concat": [u, v], the Keras guide's
-JIT_COMPILE = "auto"  # TensorFlow: "on" compiles the whole step with XLA; "off" does not; "auto": the faster
-#                      (codes: off, each tweet's LSTM its own XLA program, both at once; keras: on, one device)
+JIT_COMPILE = "auto"  # TensorFlow, one device: "on" compiles the whole step with XLA; "off" does not; "auto":
+#                      the faster (codes: off, each tweet's LSTM its own XLA program, both at once; keras: on)
 DROPOUT = 0.0  # dropout on the head's features while training (a regulariser)
 PRECISION = "float32"  # Keras dtype policy: "mixed_bfloat16" (GPUs, TPUs) or "mixed_float16" computes in 16 bits
 LSTM_IMPL = "codes"  # "codes": the LSTM's exact math read from compact codes (code_lstm.py, fastest on CPU);
@@ -56,16 +56,18 @@ def step_jit_compile(config, replicas):
     auto, LSTM_IMPL codes: no. CodeLSTM compiles each tweet's recurrence as an
     XLA program of its own, and the graph executor runs the two at once, on two
     cores: 1.4x one XLA program for the whole step (docs/performance.md).
-    auto, LSTM_IMPL keras: yes on one device (XLA fuses each step's
-    elementwise work); MirroredStrategy fails to compile the step.
+    auto, LSTM_IMPL keras: yes (XLA fuses each step's elementwise work).
+    Never with several replicas: MirroredStrategy fails to compile the step.
     """
     import keras
 
     if keras.backend.backend() != "tensorflow":
         return "auto"
+    if replicas > 1:
+        return False
     if config["JIT_COMPILE"] != "auto":
         return config["JIT_COMPILE"] == "on"
-    return config["LSTM_IMPL"] == "keras" and replicas == 1
+    return config["LSTM_IMPL"] == "keras"
 
 
 def read_command_line(argv, defaults):

@@ -39,3 +39,24 @@ def test_accelerator_visible_reads_the_backends_devices(monkeypatch):
     assert distribute.accelerator_visible() is False
     monkeypatch.setattr(keras.distribution, "list_devices", lambda device_type=None: ["gpu:0", "cpu:0"])
     assert distribute.accelerator_visible() is True
+
+
+@pytest.mark.parametrize(
+    "jit, impl, replicas, expected",
+    [
+        ("auto", "codes", 1, False),  # CodeLSTM compiles each tweet's recurrence itself; both run at once
+        ("auto", "keras", 1, True),
+        ("on", "codes", 1, True),
+        ("off", "keras", 1, False),
+        ("on", "codes", 2, False),  # MirroredStrategy cannot compile the step
+        ("auto", "keras", 2, False),
+    ],
+)
+def test_train_compiles_the_step_with_xla_only_where_it_is_faster_and_works(jit, impl, replicas, expected):
+    import keras
+
+    import train as train_script
+
+    if keras.backend.backend() != "tensorflow":
+        expected = "auto"  # JAX always compiles; torch runs eagerly
+    assert train_script.step_jit_compile({"JIT_COMPILE": jit, "LSTM_IMPL": impl}, replicas) == expected
