@@ -242,7 +242,7 @@ def time_round(pipeline, prepared, labels, batches, epochs, predict_batch, resul
 
 
 def medians(result):
-    """Each list of per-round figures -> its median (the table's figure) and its range."""
+    """Each list of per-round figures -> its median (the table's figure); the lists stay, as `rounds/KEY`."""
     summary = {}
     for key, values in result.items():
         summary[key] = float(np.median(values))
