@@ -52,6 +52,8 @@ The siamese model on codes: `build_code_model` (inputs like
 one-hot inputs, standard LSTM) and `import_core` (back).
 """
 
+import functools
+
 import keras
 from keras import ops
 
@@ -388,7 +390,8 @@ def _updates_in_place():
     `_recurrence_skip` writes each step's states into one array with
     `ops.slice_update`. XLA does that in place; TensorFlow's graph executor
     and torch copy the whole array every step (measured 10x slower than the
-    branch-per-step `_recurrence`, which layers there use instead).
+    branch-per-step `_recurrence`). So outside XLA, TensorFlow runs the loops
+    as XLA programs of their own (`_own_xla_program`) and torch runs `_recurrence`.
     """
     backend = keras.backend.backend()
     if backend == "jax":
@@ -401,9 +404,7 @@ def _updates_in_place():
     return False
 
 
-_XLA_PROGRAMS = {}
-
-
+@functools.cache
 def _own_xla_program(fn):
     """`fn` compiled by XLA as a program of its own, run from TensorFlow's graph executor.
 
@@ -414,11 +415,9 @@ def _own_xla_program(fn):
     step as one program; docs/performance.md). TensorFlow only: no Keras API
     compiles a function.
     """
-    if fn not in _XLA_PROGRAMS:
-        import tensorflow as tf
+    import tensorflow as tf
 
-        _XLA_PROGRAMS[fn] = tf.function(fn, jit_compile=True, autograph=False)
-    return _XLA_PROGRAMS[fn]
+    return tf.function(fn, jit_compile=True, autograph=False)
 
 
 def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep, own_programs=False):
