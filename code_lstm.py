@@ -545,6 +545,11 @@ class CodeLSTM(keras.layers.Layer):
         table = _gates_ifoc(table, units)
         recurrent_kernel = _gates_ifoc(ops.cast(self.recurrent_kernel, self.compute_dtype), units)
         start = max_len - ops.max(lengths) if self.skip_padding else None
+        if keras.backend.backend() == "numpy" and not _REFERENCE_RECURRENCE:
+            # Inference only (Keras' numpy backend cannot train): the forward loop alone,
+            # no gradient to attach. Nothing to compile, so predict.py answers soonest.
+            first = 0 if start is None else start
+            return _forward_skip(table, ops.transpose(rows), recurrent_kernel, units, first, keep=False)[0]
         if start is not None and not _REFERENCE_RECURRENCE:
             if _updates_in_place():
                 return _recurrence_skip(table, rows, recurrent_kernel, units, start, keep=bool(training))

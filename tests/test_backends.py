@@ -1,10 +1,11 @@
-"""The model and the pipeline under KERAS_BACKEND=jax and torch, each in a process of its own.
+"""The model and the pipeline under KERAS_BACKEND=jax, torch and numpy, each in a process of its own.
 
 The rest of the suite runs on TensorFlow (Keras picks its backend once per
 process). Here, per backend: a tiny `python train.py` run, then
 tests/backend_probe.py in that backend: CodeLSTM against keras.layers.LSTM
 (outputs and gradients), one weight set for the shared LSTM, and the saved
-model reloaded with safe_mode=True scoring like the run. torch is skipped
+model reloaded with safe_mode=True scoring like the run. numpy (inference
+only) runs the probe without gradients, on the JAX run. torch is skipped
 where it is not installed (it is not in requirements.txt: too big for CI).
 
 JAX data parallelism: the same run on 2 simulated CPU devices, and as 2
@@ -26,6 +27,10 @@ from conftest import REPO
 BACKENDS = [
     pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec(name) is None, reason=f"{name} not installed"))
     for name in ("jax", "torch")
+]
+# Keras' numpy backend (predict.py's choice for --a/--b) only infers, and needs jax installed.
+INFERENCE_BACKENDS = BACKENDS + [
+    pytest.param("numpy", marks=pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed"))
 ]
 # Tiny, but 8 steps an epoch: a loss curve, not one step.
 TINY = ["--epochs", "2", "--pairs-per-epoch", "256", "--eval-pairs", "100", "--batch-size", "32", "--units", "8",
@@ -63,9 +68,12 @@ def runs(tmp_path_factory):
 
     def get(backend):
         if backend not in done:
-            out_dir = tmp_path_factory.mktemp(backend)
-            stdout = finish(train(backend, out_dir, "run"))
-            run_dir = os.path.join(out_dir, "run")
+            if backend == "numpy":  # cannot train: it scores the JAX run
+                run_dir, stdout, _ = get("jax")
+            else:
+                out_dir = tmp_path_factory.mktemp(backend)
+                stdout = finish(train(backend, out_dir, "run"))
+                run_dir = os.path.join(out_dir, "run")
             probe = subprocess.run(
                 [sys.executable, os.path.join("tests", "backend_probe.py"), run_dir],
                 cwd=REPO, env=environment(backend), capture_output=True, text=True, timeout=300,
@@ -89,17 +97,17 @@ def test_train_runs_end_to_end(runs, backend):
     assert "test: AUC" in stdout
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", INFERENCE_BACKENDS)
 def test_code_lstm_matches_keras_lstm_outputs_and_gradients(runs, backend):
     assert runs(backend)[2]["code_lstm"] == "ok"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", INFERENCE_BACKENDS)
 def test_shared_lstm_is_one_weight_set(runs, backend):
     assert runs(backend)[2]["one_lstm"] == "ok"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", INFERENCE_BACKENDS)
 def test_saved_model_reloads_with_safe_mode_and_scores_like_the_run(runs, backend):
     assert runs(backend)[2]["reload"] == "ok"
 
