@@ -13,31 +13,35 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
+import gc
 import sys
 
 
-def prefer_jax_backend():
-    """Run the command line on JAX when it is installed and no backend is asked for.
+def choose_backend(argv):
+    """Pick Keras' backend for this command line, unless KERAS_BACKEND asks for one.
 
     Why: a one-pair answer is mostly start-up. On 2 cores `import tensorflow`
-    alone takes 7-9 s, Keras on JAX 3-4 s. JAX compiles the model at first use
-    (about 4 s); its persistent compilation cache (~/.cache/siamese-tweets/jax,
-    or $XDG_CACHE_HOME) keeps the programs for the next call. Scores are the
-    same on every backend (tests/test_backends.py). KERAS_BACKEND, when set,
-    is obeyed.
+    alone takes 7-9 s, and JAX compiles the model at first use. So, when JAX
+    is installed (Keras' numpy backend needs it too):
+    - `--a/--b` (a few tweets) runs on Keras' numpy backend: nothing to
+      compile, the answer in ~2.5 s (docs/performance.md "Start-up");
+    - a pairs CSV runs on JAX, 5x numpy's throughput, with JAX's persistent
+      compilation cache (~/.cache/siamese-tweets/jax, or $XDG_CACHE_HOME).
+    Scores agree across backends within 1e-5 (tests/test_backends.py).
     """
     import importlib.util
 
     if "KERAS_BACKEND" in os.environ or importlib.util.find_spec("jax") is None:
         return
-    os.environ["KERAS_BACKEND"] = "jax"
+    few_tweets = any(arg in ("--a", "--b") or arg.startswith(("--a=", "--b=")) for arg in argv)
+    os.environ["KERAS_BACKEND"] = "numpy" if few_tweets else "jax"
     cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "siamese-tweets", "jax")
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", cache)
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")  # the model's programs are small
 
 
 if __name__ == "__main__":
-    prefer_jax_backend()  # before anything imports keras
+    choose_backend(sys.argv[1:])  # before anything imports keras
 
 import data  # noqa: E402
 import run_folder  # noqa: E402
@@ -238,4 +242,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(run_folder.run_cli(main, sys.argv[1:], "predict.py"))
+    status = run_folder.run_cli(main, sys.argv[1:], "predict.py")
+    # Everything is written. Python's last garbage collections would walk every
+    # object Keras made (~1 s on 2 cores); frozen objects are skipped.
+    gc.freeze()
+    sys.exit(status)

@@ -70,22 +70,48 @@ def test_predict_one_pair_prints_a_symmetric_probability(trained):
     assert ab.stdout == ba.stdout
 
 
-def test_predict_runs_on_jax_when_no_backend_is_asked_for_with_the_same_score(trained, tmp_path):
-    """predict.py picks JAX (faster to start) and caches its compiled programs; scores do not change."""
+@pytest.mark.parametrize(
+    "argv, backend",
+    [(["run", "--a", "x", "--b", "y"], "numpy"), (["run", "--a=x", "--b=y"], "numpy"), (["run", "pairs.csv"], "jax")],
+)
+def test_predict_chooses_numpy_for_a_few_tweets_and_jax_for_a_csv(monkeypatch, argv, backend):
+    pytest.importorskip("jax")
+    import predict
+
+    monkeypatch.setattr(os, "environ", {"HOME": "/home/u"})
+    predict.choose_backend(argv)
+    assert os.environ["KERAS_BACKEND"] == backend
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == "/home/u/.cache/siamese-tweets/jax"
+    monkeypatch.setattr(os, "environ", {"KERAS_BACKEND": "torch"})
+    predict.choose_backend(argv)
+    assert os.environ == {"KERAS_BACKEND": "torch"}  # asked for: obeyed, nothing else set
+
+
+def test_predict_without_a_backend_scores_like_tensorflow(trained, tmp_path):
+    """No KERAS_BACKEND: --a/--b on numpy (nothing compiled), a CSV on JAX (its cache filled); TensorFlow's scores."""
     pytest.importorskip("jax")
     run_dir, _ = trained
-    args = [sys.executable, os.path.join(REPO, "predict.py"), run_dir, "--a", "note 1 about b things!!!", "--b", "x :)"]
+    pairs = write_csv(tmp_path / "pairs.csv", ["text_a", "text_b"], [("note 1 about b things!!!", "x :)"), ("a", "b lol")])
     base = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_BACKEND", "JAX_"))}
     base.update(TF_CPP_MIN_LOG_LEVEL="3", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    cache = tmp_path / "cache" / "siamese-tweets" / "jax"
+    one_pair = [run_dir, "--a", "note 1 about b things!!!", "--b", "x :)"]
     scores = {}
     for backend in (None, "tensorflow"):
         env = base if backend is None else {**base, "KERAS_BACKEND": backend}
-        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
-        assert done.returncode == 0, done.stderr[-2000:]
-        scores[backend] = float(done.stdout)
-        cached = os.listdir(tmp_path / "cache" / "siamese-tweets" / "jax") if backend is None else []
-        assert backend is not None or cached, "JAX ran without its compilation cache"
-    assert scores[None] == pytest.approx(scores["tensorflow"], abs=2e-4)  # printed to 4 decimals
+        for name, args in (("pair", one_pair), ("csv", [run_dir, pairs, "-o", str(tmp_path / f"{backend}.csv")])):
+            done = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), *args],
+                                  capture_output=True, text=True, env=env, timeout=600)
+            assert done.returncode == 0, done.stderr[-2000:]
+            if name == "pair":
+                scores[backend, name] = [float(done.stdout)]
+                assert backend is not None or not cache.exists(), "--a/--b compiled with JAX"
+            else:
+                scores[backend, name] = pd.read_csv(tmp_path / f"{backend}.csv")["score"].tolist()
+                assert backend is not None or os.listdir(cache), "the CSV ran without JAX's compilation cache"
+    assert scores[None, "pair"] == pytest.approx(scores["tensorflow", "pair"], abs=2e-4)  # printed to 4 decimals
+    assert scores[None, "csv"] == pytest.approx(scores["tensorflow", "csv"], abs=2e-6)  # written to 6
+    assert scores[None, "pair"][0] == pytest.approx(scores[None, "csv"][0], abs=2e-4)
 
 
 def test_predict_csv_keeps_rows_in_order_and_adds_score(trained, tmp_path):
