@@ -183,10 +183,20 @@ def encode_tweets(model, codes, lengths, batch_size=1024):
 
 
 def symmetric_head_scores(head, u, v, batch_size=8192):
-    """(N,) mean of head(u, v) and head(v, u): the score does not depend on the order."""
-    forward = head.predict([u, v], batch_size=batch_size, verbose=0)[:, 0]
-    backward = head.predict([v, u], batch_size=batch_size, verbose=0)[:, 0]
-    return (forward + backward) / 2.0
+    """(N,) mean of head(u, v) and head(v, u): the score does not depend on the order.
+
+    u, v: (N, units) encodings. The head is a few elementwise ops and one
+    Dense, so it is called directly, `batch_size` pairs at a time: `predict`
+    would compile it again for every new array size (TensorFlow warned of
+    retracing after the account scores for k = 1, 5, 10).
+    """
+    scores = []
+    for start in range(0, len(u), batch_size):
+        a, b = u[start : start + batch_size], v[start : start + batch_size]
+        both = head([np.concatenate([a, b]), np.concatenate([b, a])], training=False)
+        forward, backward = np.split(keras.ops.convert_to_numpy(both)[:, 0], 2)
+        scores.append((forward + backward) / 2.0)
+    return np.concatenate(scores) if scores else np.zeros(0, "float32")
 
 
 def score_pairs(model, codes_a, lengths_a, codes_b, lengths_b, batch_size=1024):

@@ -122,3 +122,8 @@ def test_account_score_of_single_tweets_equals_the_pair_score():
     both = siamese.score_accounts(net, u[None, :2], v[None, :3])[0]
     cross = [siamese.score_accounts(net, u[None, [i]], v[None, [j]])[0] for i in range(2) for j in range(3)]
     assert both == pytest.approx(np.mean(cross), abs=1e-6)
+    # Scored in chunks: the chunk size changes nothing, across chunk boundaries too.
+    head = siamese.build_head(net)
+    whole = siamese.symmetric_head_scores(head, u, v[::-1])
+    np.testing.assert_allclose(siamese.symmetric_head_scores(head, u, v[::-1], batch_size=3), whole, atol=1e-7)
+    assert siamese.symmetric_head_scores(head, u[:0], v[:0]).shape == (0,)
