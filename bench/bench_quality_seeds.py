@@ -7,8 +7,9 @@ With 8 authors in each test split, which 8 decides a single seed's figure more
 than any change to the trainer (docs/quality.md: the baseline alone ranges
 0.75-0.89 over four seeds). A change is worth keeping when it wins on the
 mean and at most seeds. Each seed is one `bench_quality.py` run (the same
-split and pairs for both systems), its record in `bench/results/quality_seeds/seed-N.json`;
-the summary goes to `bench/results/quality_seeds.json` (`--json`).
+split and pairs for both systems). The summary goes to
+`bench/results/quality_seeds.json` (`--json PATH`), each seed's full record
+beside it, in `bench/results/quality_seeds/seed-N.json` (`PATH` without `.json`).
 """
 
 import argparse
@@ -61,7 +62,7 @@ def main(argv):
     if any(arg.split("=")[0] == "--seed" for arg in shlex.split(args.train_args)):
         parser.error("--train-args must not set --seed; use --seeds")
     json_path = args.json if os.path.isabs(args.json) else os.path.join(REPO, args.json)
-    per_seed_dir = os.path.join(os.path.dirname(json_path), "quality_seeds")
+    per_seed_dir = os.path.splitext(json_path)[0]  # quality_seeds.json -> quality_seeds/seed-N.json
 
     rows, records = [], []
     for seed in seeds:
