@@ -38,7 +38,8 @@ How the recurrence runs (docs/performance.md has the measurements):
   the same two loops run as XLA programs of their own (`_own_xla_program`),
   so that the executor runs the two tweets' recurrences side by side on two
   cores. Elsewhere (torch), where an in-place write copies the whole array,
-  `_recurrence` runs every step with a branch instead.
+  `_recurrence` runs every step with a branch instead. Keras' numpy backend
+  (inference only; predict.py's `--a/--b`) runs the forward loop alone.
 * A hand-written gradient (`ops.custom_gradient`: backpropagation through
   time), so no backend differentiates a loop. Training keeps each step's
   states; inference keeps nothing. This also lets XLA compile the loops
