@@ -34,7 +34,7 @@ INFERENCE_BACKENDS = BACKENDS + [
 ]
 # Tiny, but 8 steps an epoch: a loss curve, not one step.
 TINY = ["--epochs", "2", "--pairs-per-epoch", "256", "--eval-pairs", "100", "--batch-size", "32", "--units", "8",
-        "--max-len", "40", "--account-sizes", "1"]
+        "--max-len", "40", "--account-sizes", "1", "--pretrain-epochs", "0"]
 DISTRIBUTION_ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
 
 

@@ -33,7 +33,8 @@ import data
 
 BAD = os.path.join("tests", "bad_inputs")  # relative: the CLI runs with cwd=REPO
 TINY = ["--epochs", "1", "--pairs-per-epoch", "64", "--eval-pairs", "32", "--batch-size", "32",
-        "--units", "8", "--max-len", "40", "--account-sizes", "1", "--jit-compile", "off"]
+        "--units", "8", "--max-len", "40", "--account-sizes", "1", "--jit-compile", "off",
+        "--pretrain-epochs", "0"]
 # Lines TensorFlow's C++ side logs itself, whatever TF_CPP_MIN_LOG_LEVEL says.
 TF_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl::InitializeLog\(\)|"
                     r"To enable the following instructions)")
@@ -191,6 +192,9 @@ TRAIN_CASES = [
     flag_case("negative-batch-size", ["--batch-size", "-8"], ["--batch-size must be at least 1, not -8"], real=True),
     flag_case("one-pair-per-epoch", ["--pairs-per-epoch", "1"], ["--pairs-per-epoch must be at least 2, not 1"]),
     flag_case("three-eval-pairs", ["--eval-pairs", "3"], ["--eval-pairs must be at least 8, not 3"]),
+    flag_case("negative-pretrain-epochs", ["--pretrain-epochs", "-1"], ["--pretrain-epochs must be 0 or more, not -1"]),
+    flag_case("pretrain-learning-rate-0", ["--pretrain-learning-rate", "0"],
+              ["--pretrain-learning-rate must be positive, not 0.0"]),
     flag_case("alphabet-size-300", ["--alphabet-size", "300"], ["--alphabet-size must be 2..256"]),
     flag_case("unknown-flag", ["--no-such-flag", "3"], ["unrecognized arguments: --no-such-flag"], returncode=2,
               real=True),

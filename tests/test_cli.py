@@ -10,7 +10,8 @@ import pytest
 from conftest import REPO, write_csv
 
 TINY = ["--epochs", "2", "--pairs-per-epoch", "96", "--eval-pairs", "48", "--batch-size", "32",
-        "--units", "8", "--max-len", "48", "--account-sizes", "1,2"]
+        "--units", "8", "--max-len", "48", "--account-sizes", "1,2",
+        "--pretrain-epochs", "1", "--pretrain-tweets-per-epoch", "32"]
 
 
 def run(script, *args, cwd=None):

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, write_csv
 
 TINY = ["--epochs", "4", "--pairs-per-epoch", "128", "--eval-pairs", "48", "--batch-size", "32",
-        "--units", "8", "--max-len", "32", "--account-sizes", "1"]
+        "--units", "8", "--max-len", "32", "--account-sizes", "1", "--pretrain-epochs", "0"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 

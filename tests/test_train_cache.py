@@ -22,7 +22,8 @@ import data
 import tweet_cache
 
 TINY = ["--epochs", "2", "--pairs-per-epoch", "256", "--eval-pairs", "100", "--batch-size", "64",
-        "--units", "8", "--max-len", "40", "--account-sizes", "1,5", "--jit-compile", "off"]
+        "--units", "8", "--max-len", "40", "--account-sizes", "1,5", "--jit-compile", "off",
+        "--pretrain-epochs", "0"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 TF_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl::InitializeLog\(\)|"
                     r"To enable the following instructions)")

@@ -1,0 +1,158 @@
+"""Pretraining: the shared LSTM first learns to predict the next character.
+
+On 34 training authors the siamese LSTM learns features of those authors:
+validation AUC stops rising after 2-5 epochs while training AUC climbs
+(docs/quality.md). A next-character model needs no author labels, and what
+it learns (spelling, casing, punctuation, emoji, how links and mentions are
+written) is what tells people apart. So the shared LSTM reads the training
+tweets as a character language model first, and pair training starts from
+its weights. On the dev tweets this lifts test AUC at every seed measured
+(docs/quality.md, "Session 6").
+
+    codes (window,) ── one_hot ── drop the last step ── shared_lstm ── next_character
+                                                     (LSTM, every step)   Dense(alphabet, softmax)
+
+Only the LSTM's weights go on; the Dense layer is dropped. The siamese model
+keeps the design card's architecture.
+"""
+
+import os
+
+import keras
+import numpy as np
+
+import model as siamese
+
+WEIGHTS_FILE = "pretrained.weights.h5"  # the next-character model, in the run folder: a resumed run reuses it
+
+
+def training_tweets(corpus):
+    """Indices of the tweets pretraining may read: the training split's only.
+
+    author,text data: the training authors' tweets. A pairs file: the tweets
+    of its training rows.
+    """
+    if corpus.fixed_pairs is not None:
+        pairs = corpus.fixed_pairs[0]
+        return np.unique(np.concatenate([pairs.a, pairs.b]))
+    return np.flatnonzero(np.asarray(corpus.split) == 0)
+
+
+def window_for(lengths, max_len):
+    """Steps the language model reads: the longest tweet + 1 padding step, at most max_len.
+
+    Tweets are front-padded, so their characters are the last steps; reading
+    only the last `window` steps skips padding that every tweet has (dev
+    tweets are at most 140 characters: half the work of 280 steps).
+    """
+    return int(min(max_len, int(np.max(lengths, initial=0)) + 1))
+
+
+def epoch_tweets(tweets, epoch, n_tweets, seed):
+    """The tweets of one pretraining epoch, shuffled: a pure function of (seed, epoch).
+
+    All of them when there are at most `n_tweets`; else `n_tweets` of them,
+    fresh each epoch, so a corpus of millions costs the same per epoch.
+    """
+    rng = np.random.default_rng([seed, 4, epoch])
+    if len(tweets) <= n_tweets:
+        return rng.permutation(tweets)
+    return rng.choice(tweets, size=n_tweets, replace=False)
+
+
+class NextCharacterBatches(keras.utils.PyDataset):
+    """Batches for the next-character model: (inputs, targets, sample weights).
+
+    inputs: {"codes": (batch, window) uint8, "length": (batch,) int32}, the
+    last `window` steps of each tweet. targets: (batch, window - 1) int32,
+    the code at step t + 1 for step t. sample weights: (batch, window - 1)
+    float32, 1 where step t + 1 is a character, 0 on padding, so each
+    tweet's first character is predicted from the padding state and nothing
+    is predicted for padding. `take(array, index)` reads rows (tweet_cache's
+    for a memory-mapped corpus). Batch i belongs to epoch i // steps_per_epoch.
+    """
+
+    def __init__(self, corpus, tweets_for_epoch, batch_size, window, epochs, take=None, **kwargs):
+        super().__init__(**kwargs)
+        self.codes, self.lengths = corpus.codes, corpus.lengths
+        self.take = take or (lambda array, index: array[index])
+        self.tweets_for_epoch, self.batch_size, self.window, self.epochs = tweets_for_epoch, batch_size, window, epochs
+        self._epoch, self._tweets = None, None
+        self.steps_per_epoch = -(-len(self.tweets(0)) // batch_size)
+
+    def tweets(self, epoch):
+        if epoch != self._epoch:
+            self._epoch, self._tweets = epoch, self.tweets_for_epoch(epoch)
+        return self._tweets
+
+    def __len__(self):
+        return self.epochs * self.steps_per_epoch
+
+    def __getitem__(self, index):
+        epoch, step = divmod(index, self.steps_per_epoch)
+        rows = np.sort(self.tweets(epoch)[step * self.batch_size : (step + 1) * self.batch_size])
+        codes = self.take(self.codes, rows)[:, -self.window :]
+        lengths = np.minimum(self.take(self.lengths, rows).astype(np.int32), self.window)
+        is_char = np.arange(self.window)[None, :] >= (self.window - lengths)[:, None]
+        targets = codes[:, 1:].astype(np.int32)
+        weights = is_char[:, 1:].astype(np.float32)
+        return {"codes": codes, "length": lengths}, targets, weights
+
+
+def build_next_character_model(window, alphabet_size, units):
+    """Model: {codes (batch, window) uint8, length (batch,)} -> (batch, window - 1, alphabet_size).
+
+    Step t's output is the probability of each code at step t + 1. The LSTM,
+    named "shared_lstm", returns every step's state; its weights have the
+    layout of the siamese model's shared LSTM (keras.layers.LSTM or CodeLSTM).
+    """
+    codes = keras.Input(shape=(window,), dtype="uint8", name="codes")
+    lengths = keras.Input(shape=(), dtype="int32", name="length")
+    rows = siamese.OneHotCodes(alphabet_size, name="one_hot")(codes, lengths)
+    rows = keras.layers.Cropping1D((0, 1), name="all_but_last")(rows)
+    states = keras.layers.LSTM(units, return_sequences=True, name="shared_lstm")(rows)
+    # float32 probabilities even under a mixed policy: a 16-bit softmax over 256 codes loses the small ones.
+    next_character = keras.layers.Dense(alphabet_size, activation="softmax", dtype="float32", name="next_character")(states)
+    return keras.Model({"codes": codes, "length": lengths}, next_character, name="next_character_model")
+
+
+def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
+    """Train the next-character model; returns its LSTM's weights [kernel, recurrent_kernel, bias].
+
+    Reads PRETRAIN_EPOCHS, PRETRAIN_TWEETS_PER_EPOCH, PRETRAIN_BATCH_SIZE,
+    PRETRAIN_LEARNING_RATE, OPTIMIZER, UNITS, MAX_LEN, ALPHABET_SIZE and SEED
+    from `config`. When `weights_path` exists (a resumed run), its weights are
+    read instead of training again; else they are written there, atomically.
+    """
+    tweets = training_tweets(corpus)
+    lengths = take(corpus.lengths, tweets) if take else np.asarray(corpus.lengths)[tweets]
+    window = window_for(lengths, config["MAX_LEN"])
+    language_model = build_next_character_model(window, config["ALPHABET_SIZE"], config["UNITS"])
+    lstm = language_model.get_layer("shared_lstm")
+    if os.path.exists(weights_path):
+        language_model.load_weights(weights_path)
+        print(f"pretraining: reusing {weights_path}")
+        return lstm.get_weights()
+    print(
+        f"pretraining: the shared LSTM predicts the next character of {len(tweets)} training tweets "
+        f"({window} steps), {config['PRETRAIN_EPOCHS']} epochs"
+    )
+    batches = NextCharacterBatches(
+        corpus,
+        lambda epoch: epoch_tweets(tweets, epoch, config["PRETRAIN_TWEETS_PER_EPOCH"], config["SEED"]),
+        config["PRETRAIN_BATCH_SIZE"],
+        window,
+        config["PRETRAIN_EPOCHS"],
+        take,
+    )
+    optimizer = keras.optimizers.get(
+        {"class_name": config["OPTIMIZER"], "config": {"learning_rate": config["PRETRAIN_LEARNING_RATE"]}}
+    )
+    language_model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+    language_model.fit(
+        batches, steps_per_epoch=batches.steps_per_epoch, epochs=config["PRETRAIN_EPOCHS"], shuffle=False, verbose=verbose
+    )
+    partial = weights_path.replace(".weights.h5", ".partial.weights.h5")  # Keras wants the suffix
+    language_model.save_weights(partial)
+    os.replace(partial, weights_path)  # atomic: a kill never leaves half a file to resume from
+    return lstm.get_weights()
