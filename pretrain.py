@@ -38,16 +38,6 @@ def training_tweets(corpus):
     return np.flatnonzero(np.asarray(corpus.split) == 0)
 
 
-def window_for(lengths, max_len):
-    """Steps the language model reads: the longest tweet + 1 padding step, at most max_len.
-
-    Tweets are front-padded, so their characters are the last steps; reading
-    only the last `window` steps skips padding that every tweet has (dev
-    tweets are at most 140 characters: half the work of 280 steps).
-    """
-    return int(min(max_len, int(np.max(lengths, initial=0)) + 1))
-
-
 def epoch_tweets(tweets, epoch, n_tweets, seed):
     """The tweets of one pretraining epoch, shuffled: a pure function of (seed, epoch).
 
@@ -125,8 +115,10 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
     read instead of training again; else they are written there, atomically.
     """
     tweets = training_tweets(corpus)
-    lengths = take(corpus.lengths, tweets) if take else np.asarray(corpus.lengths)[tweets]
-    window = window_for(lengths, config["MAX_LEN"])
+    # Every step, padding included: the siamese LSTM starts each tweet from the state its
+    # front padding leads to, and so must the language model. (Reading only the longest
+    # tweet's steps, +1, started the longest tweets up to 0.86 away from it in h.)
+    window = config["MAX_LEN"]
     language_model = build_next_character_model(window, config["ALPHABET_SIZE"], config["UNITS"])
     lstm = language_model.get_layer("shared_lstm")
     if os.path.exists(weights_path):
@@ -134,8 +126,8 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
         print(f"pretraining: reusing {weights_path}")
         return lstm.get_weights()
     print(
-        f"pretraining: the shared LSTM predicts the next character of {len(tweets)} training tweets "
-        f"({window} steps), {config['PRETRAIN_EPOCHS']} epochs"
+        f"pretraining: the shared LSTM predicts the next character of {len(tweets)} training tweets, "
+        f"{config['PRETRAIN_EPOCHS']} epochs"
     )
     batches = NextCharacterBatches(
         corpus,

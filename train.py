@@ -157,7 +157,7 @@ def main(argv):
 
     config = distribute.process_config(config)  # several processes (hosts): only process 0 writes the run folder
     run = run_folder.open_run(config, overrides)  # the run folder, new or resumed
-    config = run.config
+    config = {**defaults, **run.config}  # resuming a run saved before a constant existed: its default
     print(f"run folder (in progress): {run.partial_dir}")
 
     # Heavy imports after the cheap checks, so a typo fails fast.

@@ -51,8 +51,6 @@ def test_pretraining_reads_training_tweets_only_and_a_bounded_number_per_epoch()
     assert len(drawn) == 4 and set(drawn) <= set(tweets) and len(set(drawn)) == 4
     np.testing.assert_array_equal(drawn, pretrain.epoch_tweets(tweets, 3, 4, 1))  # a pure function of (seed, epoch)
     assert sorted(pretrain.epoch_tweets(tweets, 0, 100, 1)) == list(tweets)  # fewer than asked: all of them
-    assert pretrain.window_for(np.array([3, 9, 4]), max_len=16) == 10
-    assert pretrain.window_for(np.array([16]), max_len=16) == 16
 
 
 def test_pretraining_learns_to_predict_the_next_character(tmp_path):
@@ -62,7 +60,7 @@ def test_pretraining_learns_to_predict_the_next_character(tmp_path):
     settings = config(PRETRAIN_EPOCHS=20, PRETRAIN_LEARNING_RATE=1e-2)
     path = str(tmp_path / pretrain.WEIGHTS_FILE)
     weights = pretrain.pretrain(corpus, settings, path, verbose=0)
-    window = pretrain.window_for(corpus.lengths, 16)
+    window = 16  # MAX_LEN: the language model reads every step, as the siamese LSTM does
     language_model = pretrain.build_next_character_model(window, 8, 8)
     language_model.load_weights(path)  # the whole model: the LSTM and its next-character Dense
     for a, b in zip(language_model.get_layer("shared_lstm").get_weights(), weights):
@@ -119,9 +117,7 @@ def test_train_py_starts_pair_training_from_the_pretrained_lstm(tiny_tweets, tmp
     assert "pretraining: the shared LSTM predicts the next character" in result.stdout
     run = tmp_path / "p"
     trained = keras.models.load_model(run / "model.keras").get_layer("shared_lstm").get_weights()
-    corpus = data.load_corpus(tiny_tweets, (0.15, 0.15), 1337, 48, 256)
-    window = pretrain.window_for(corpus.lengths[pretrain.training_tweets(corpus)], 48)
-    language_model = pretrain.build_next_character_model(window, 256, 8)
+    language_model = pretrain.build_next_character_model(48, 256, 8)
     language_model.load_weights(run / pretrain.WEIGHTS_FILE)
     pretrained = language_model.get_layer("shared_lstm").get_weights()
     for a, b in zip(trained, pretrained):
