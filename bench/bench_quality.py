@@ -407,7 +407,7 @@ def code_state():
     return {
         "commit": git("rev-parse", "HEAD"),
         "uncommitted_changes": None if status is None else bool(status),
-        "sha256": {name: file_sha256(os.path.join(REPO, name))[:16] for name in ("train.py", "data.py", "model.py", "metrics.py")},
+        "sha256": {name: file_sha256(os.path.join(REPO, name))[:16] for name in ("train.py", "data.py", "model.py", "metrics.py", "pretrain.py")},
     }
 
 

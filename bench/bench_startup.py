@@ -37,7 +37,7 @@ TWEETS = ("omg best pizza ever!!! 🍕", "pizza again tonight!!! 🍕")
 def train_small_run(out_dir):
     """A run folder with the default model size (LSTM(64), 280 × 256), trained briefly on the sample."""
     command = [sys.executable, "train.py", "--epochs", "1", "--pairs-per-epoch", "256", "--eval-pairs", "100",
-               "--account-sizes", "1", "--out-dir", out_dir, "--run-name", "startup"]
+               "--account-sizes", "1", "--pretrain-epochs", "0", "--out-dir", out_dir, "--run-name", "startup"]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
     return os.path.join(out_dir, "startup")
 
