@@ -125,9 +125,10 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
         language_model.load_weights(weights_path)
         print(f"pretraining: reusing {weights_path}")
         return lstm.get_weights()
+    epochs = config["PRETRAIN_EPOCHS"]
     print(
         f"pretraining: the shared LSTM predicts the next character of {len(tweets)} training tweets, "
-        f"{config['PRETRAIN_EPOCHS']} epochs"
+        f"{epochs} epoch{'s' if epochs != 1 else ''}"
     )
     batches = NextCharacterBatches(
         corpus,

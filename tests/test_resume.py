@@ -99,3 +99,35 @@ def test_resume_with_nothing_to_resume_is_a_one_line_error(tmp_path):
     result = train(sys.executable, os.path.join(REPO, "train.py"), "--resume", "--out-dir", str(tmp_path))
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith("train.py: error: no interrupted run")
+
+
+DROPOUT_RESUME_BUG = pytest.mark.xfail(strict=True, reason=(
+    "known: with DROPOUT > 0 a resumed run ends elsewhere than an unbroken one (not diagnosed; likely the "
+    "dropout masks after a resume differ from an unbroken run's); found 2026-11-27, not yet fixed"))
+
+
+@pytest.mark.parametrize("extra", [
+    pytest.param(["--pretrain-epochs", "2", "--pretrain-tweets-per-epoch", "32"], id="pretrained"),
+    pytest.param(["--pretrain-epochs", "0", "--dropout", "0.3"], id="dropout", marks=DROPOUT_RESUME_BUG),
+])
+def test_a_resumed_run_ends_where_an_unbroken_one_does(setup, extra):
+    """Resumed after a pair epoch, a pretrained run reuses pretrained.weights.h5
+    instead of pretraining again, and ends exactly where an unbroken run does."""
+    csv_path, out_dir, _ = setup
+    reference = train(*train_command(csv_path, out_dir, "reference" + extra[1] + extra[-1], *extra))
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    name = "stopped" + extra[1] + extra[-1]
+    partial = os.path.join(out_dir, name + ".partial")
+    code, _, _ = start_and_stop(train_command(csv_path, out_dir, name, *extra), os.path.join(partial, "backup"),
+                                signal.SIGKILL)
+    assert code != 0
+    pretrained = extra[1] != "0"
+    assert os.path.exists(os.path.join(partial, "pretrained.weights.h5")) == pretrained
+    resumed = train(sys.executable, os.path.join(REPO, "train.py"), "--resume", "--out-dir", out_dir, "--run-name", name)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    if pretrained:
+        assert "pretraining: reusing" in resumed.stdout and "pretraining: the shared LSTM predicts" not in resumed.stdout
+    metrics, history = metrics_of(os.path.join(out_dir, name))
+    expected, expected_history = metrics_of(os.path.join(out_dir, "reference" + extra[1] + extra[-1]))
+    assert metrics == expected
+    pd.testing.assert_frame_equal(history, expected_history)
