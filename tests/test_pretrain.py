@@ -53,6 +53,15 @@ def test_pretraining_reads_training_tweets_only_and_a_bounded_number_per_epoch()
     assert sorted(pretrain.epoch_tweets(tweets, 0, 100, 1)) == list(tweets)  # fewer than asked: all of them
 
 
+def test_a_pairs_file_pretrains_on_the_tweets_of_its_training_rows():
+    corpus = toy_corpus([f"t{i}" for i in range(6)])._replace(split=None, author_ids=None, fixed_pairs={
+        0: data.Pairs(np.array([0, 2]), np.array([2, 3]), np.array([1, 0])),
+        1: data.Pairs(np.array([1]), np.array([4]), np.array([0])),
+        2: data.Pairs(np.array([5]), np.array([1]), np.array([1])),
+    })
+    np.testing.assert_array_equal(pretrain.training_tweets(corpus), [0, 2, 3])
+
+
 def test_pretraining_learns_to_predict_the_next_character(tmp_path):
     keras.utils.set_random_seed(0)
     texts = ["abcdabcdab"[i % 4 :] for i in range(32)]  # each character decides the next one
