@@ -187,13 +187,31 @@ def open_run(config, overrides):
     return run
 
 
+interrupted = False  # set by Ctrl-C or SIGTERM; see raise_if_interrupted
+
+
 def _raise_keyboard_interrupt(signum, frame):
+    global interrupted
+    interrupted = True
     raise KeyboardInterrupt
+
+
+def raise_if_interrupted(*args, **kwargs):
+    """Raise KeyboardInterrupt again if a stop signal came (train.py calls it after every batch).
+
+    A signal's KeyboardInterrupt can be lost, e.g. when it lands in a finalizer
+    (Python only prints "Exception ignored in ..."): twice on 2026-11-27,
+    test_resume's SIGINT case saw training run to the end and exit 0. The flag
+    survives wherever the exception went.
+    """
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def run_cli(main, argv, prog):
     """Run `main(argv)`: bad input ends in one line on stderr and exit 1, never a traceback."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # SIGTERM stops like Ctrl-C
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     try:
         main(argv)
         return 0

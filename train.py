@@ -240,6 +240,7 @@ def main(argv):
     # Training: Keras' progress bar; the best epoch by validation AUC is kept;
     # BackupAndRestore makes an interrupted run resumable with --resume.
     callbacks = [
+        keras.callbacks.LambdaCallback(on_train_batch_end=run_folder.raise_if_interrupted),  # a lost Ctrl-C
         keras.callbacks.CSVLogger(run.path("history.csv"), append=True),
         keras.callbacks.ModelCheckpoint(
             run.path("best-{epoch:03d}.weights.h5"),  # one file an improvement: a kill never spoils the best

@@ -131,3 +131,18 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does(setup, extra):
     expected, expected_history = metrics_of(os.path.join(out_dir, "reference" + extra[1] + extra[-1]))
     assert metrics == expected
     pd.testing.assert_frame_equal(history, expected_history)
+
+
+def test_a_lost_stop_signal_is_raised_again_at_the_next_batch(monkeypatch):
+    """If a signal's KeyboardInterrupt is swallowed (say, inside a finalizer), the
+    callback train.py runs after every batch raises it again."""
+    import run_folder
+
+    monkeypatch.setattr(run_folder, "interrupted", False)
+    run_folder.raise_if_interrupted(0, logs={})  # no signal: nothing happens
+    try:
+        run_folder._raise_keyboard_interrupt(signal.SIGINT, None)
+    except KeyboardInterrupt:
+        pass  # the first one, lost
+    with pytest.raises(KeyboardInterrupt):
+        run_folder.raise_if_interrupted(0, logs={})
