@@ -135,7 +135,7 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
         lambda epoch: epoch_tweets(tweets, epoch, config["PRETRAIN_TWEETS_PER_EPOCH"], config["SEED"]),
         config["PRETRAIN_BATCH_SIZE"],
         window,
-        config["PRETRAIN_EPOCHS"],
+        epochs,
         take,
     )
     optimizer = keras.optimizers.get(
@@ -143,7 +143,7 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
     )
     language_model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
     language_model.fit(
-        batches, steps_per_epoch=batches.steps_per_epoch, epochs=config["PRETRAIN_EPOCHS"], shuffle=False, verbose=verbose
+        batches, steps_per_epoch=batches.steps_per_epoch, epochs=epochs, shuffle=False, verbose=verbose
     )
     partial = weights_path.replace(".weights.h5", ".partial.weights.h5")  # Keras wants the suffix
     language_model.save_weights(partial)
