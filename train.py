@@ -20,7 +20,7 @@ import sys
 # Configuration
 DATA = "data/sample_tweets.csv"  # author,text or text_a,text_b,same_author
 EPOCHS = 10
-BATCH_SIZE = 256
+BATCH_SIZE = 64  # pairs per step; 64 beat 256 and 128 on unseen authors after pretraining (docs/quality.md)
 PAIRS_PER_EPOCH = 8192  # fresh balanced training pairs drawn every epoch (author,text data)
 EVAL_PAIRS = 4000  # validation pairs and test pairs, drawn once with SEED
 UNITS = 64  # size of the shared LSTM's encoding
