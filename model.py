@@ -15,6 +15,8 @@ rows are made inside the graph, so the 280×256 floats never sit in host memory.
 Model code uses `keras` and `keras.ops` only, so any Keras backend runs it.
 """
 
+import random
+
 import keras
 import numpy as np
 from keras import ops
@@ -77,8 +79,33 @@ def same_author_probability(features, dropout=0.0):
     at inference are unchanged by it).
     """
     if dropout:
-        features = keras.layers.Dropout(dropout, name="feature_dropout")(features)
+        # An explicit seed: without one, torch draws masks from its global RNG, out of reseed_dropout's reach.
+        seed = random.randint(1, 10**9)  # Python's RNG, which keras.utils.set_random_seed seeds
+        features = keras.layers.Dropout(dropout, seed=seed, name="feature_dropout")(features)
     return keras.layers.Dense(1, activation="sigmoid", name="same_author")(features)
+
+
+def dropout_layers(model):
+    """Every keras.layers.Dropout in `model`, nested models included."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            yield layer
+        elif isinstance(layer, keras.Model):
+            yield from dropout_layers(layer)
+
+
+def reseed_dropout(model, seed, epoch):
+    """Start every dropout layer's random stream afresh, from (seed, epoch) alone.
+
+    Keras' weights files leave out a layer's SeedGenerator state, so a run
+    resumed from BackupAndRestore would draw the first epoch's masks again
+    and end elsewhere than an unbroken run. Called at the start of each
+    epoch (train.py), this gives both runs the same masks in every epoch.
+    """
+    for number, layer in enumerate(dropout_layers(model)):
+        state = layer.seed_generator.state
+        stream = np.random.SeedSequence([seed, 5, epoch, number]).generate_state(1)[0] % 2**31
+        state.assign(np.array([stream, 0], dtype=keras.backend.standardize_dtype(state.dtype)))
 
 
 def build_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0):

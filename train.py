@@ -241,6 +241,8 @@ def main(argv):
     # BackupAndRestore makes an interrupted run resumable with --resume.
     callbacks = [
         keras.callbacks.LambdaCallback(on_train_batch_end=run_folder.raise_if_interrupted),  # a lost Ctrl-C
+        # Dropout masks from (SEED, epoch): a resumed run draws those of an unbroken one.
+        keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: siamese.reseed_dropout(net, config["SEED"], epoch)),
         keras.callbacks.CSVLogger(run.path("history.csv"), append=True),
         keras.callbacks.ModelCheckpoint(
             run.path("best-{epoch:03d}.weights.h5"),  # one file an improvement: a kill never spoils the best

@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import sys
+import time
 
 import numpy as np
 
@@ -64,11 +65,12 @@ def main(argv):
     json_path = args.json if os.path.isabs(args.json) else os.path.join(REPO, args.json)
     per_seed_dir = os.path.splitext(json_path)[0]  # quality_seeds.json -> quality_seeds/seed-N.json
 
+    stamp = time.strftime("%Y%m%d-%H%M%S")  # each bench its own runs: train.py never overwrites a finished one
     rows, records = [], []
     for seed in seeds:
         bench_quality.say(f"\n######## SEED {seed} ########")
         seed_argv = [
-            "--data", args.data, "--out-dir", args.out_dir, "--run-name", f"seeds-{seed}",
+            "--data", args.data, "--out-dir", args.out_dir, "--run-name", f"seeds-{stamp}-{seed}",
             "--train-args", shlex.join([*shlex.split(args.train_args), "--seed", str(seed)]),
             "--json", os.path.join(per_seed_dir, f"seed-{seed}.json"),
         ]

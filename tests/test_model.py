@@ -127,3 +127,32 @@ def test_account_score_of_single_tweets_equals_the_pair_score():
     whole = siamese.symmetric_head_scores(head, u, v[::-1])
     np.testing.assert_allclose(siamese.symmetric_head_scores(head, u, v[::-1], batch_size=3), whole, atol=1e-7)
     assert siamese.symmetric_head_scores(head, u[:0], v[:0]).shape == (0,)
+
+
+
+@pytest.mark.parametrize("builder", ["keras", "codes"])
+def test_reseeded_dropout_draws_masks_from_seed_and_epoch_alone(builder):
+    """After reseed_dropout, an epoch's masks are the same however far the stream
+    had run before (what a resumed run needs); another epoch or seed draws others."""
+    import code_lstm
+
+    if builder == "keras":
+        net = siamese.build_training_model(siamese.build_model(12, 8, units=4, dropout=0.5))
+    else:
+        net = code_lstm.build_code_model(12, 8, 4, "compare", 0.5)
+    (dropout,) = siamese.dropout_layers(net)
+    features = keras.ops.ones((64, 16))
+
+    def masks(seed, epoch, draws_before=0):
+        for _ in range(draws_before):  # the stream an earlier run had used up
+            dropout(features, training=True)
+        siamese.reseed_dropout(net, seed, epoch)
+        return [keras.ops.convert_to_numpy(dropout(features, training=True)) == 0 for _ in range(3)]
+
+    epoch_2 = masks(1337, 2)
+    assert 0.3 < np.mean(epoch_2[0]) < 0.7  # it does drop
+    assert not np.array_equal(epoch_2[0], epoch_2[1])  # fresh masks step after step
+    for again in (masks(1337, 2), masks(1337, 2, draws_before=7)):
+        assert all(np.array_equal(a, b) for a, b in zip(epoch_2, again))
+    assert not np.array_equal(epoch_2[0], masks(1337, 3)[0])
+    assert not np.array_equal(epoch_2[0], masks(1, 2)[0])

@@ -101,18 +101,14 @@ def test_resume_with_nothing_to_resume_is_a_one_line_error(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("train.py: error: no interrupted run")
 
 
-DROPOUT_RESUME_BUG = pytest.mark.xfail(strict=True, reason=(
-    "known: with DROPOUT > 0 a resumed run ends elsewhere than an unbroken one (not diagnosed; likely the "
-    "dropout masks after a resume differ from an unbroken run's); found 2026-11-27, not yet fixed"))
-
-
 @pytest.mark.parametrize("extra", [
     pytest.param(["--pretrain-epochs", "2", "--pretrain-tweets-per-epoch", "32"], id="pretrained"),
-    pytest.param(["--pretrain-epochs", "0", "--dropout", "0.3"], id="dropout", marks=DROPOUT_RESUME_BUG),
+    pytest.param(["--pretrain-epochs", "0", "--dropout", "0.3"], id="dropout"),
 ])
 def test_a_resumed_run_ends_where_an_unbroken_one_does(setup, extra):
-    """Resumed after a pair epoch, a pretrained run reuses pretrained.weights.h5
-    instead of pretraining again, and ends exactly where an unbroken run does."""
+    """Resumed after a pair epoch, a run ends exactly where an unbroken run does:
+    a pretrained one reuses pretrained.weights.h5 instead of pretraining again,
+    and one with dropout draws the masks an unbroken run draws."""
     csv_path, out_dir, _ = setup
     reference = train(*train_command(csv_path, out_dir, "reference" + extra[1] + extra[-1], *extra))
     assert reference.returncode == 0, reference.stderr[-3000:]
