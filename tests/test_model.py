@@ -129,7 +129,6 @@ def test_account_score_of_single_tweets_equals_the_pair_score():
     assert siamese.symmetric_head_scores(head, u[:0], v[:0]).shape == (0,)
 
 
-
 @pytest.mark.parametrize("builder", ["keras", "codes"])
 def test_reseeded_dropout_draws_masks_from_seed_and_epoch_alone(builder):
     """After reseed_dropout, an epoch's masks are the same however far the stream
