@@ -69,8 +69,8 @@ def test_pretraining_learns_to_predict_the_next_character(tmp_path):
     settings = config(PRETRAIN_EPOCHS=20, PRETRAIN_LEARNING_RATE=1e-2)
     path = str(tmp_path / pretrain.WEIGHTS_FILE)
     weights = pretrain.pretrain(corpus, settings, path, verbose=0)
-    window = 16  # MAX_LEN: the language model reads every step, as the siamese LSTM does
-    language_model = pretrain.build_next_character_model(window, 8, 8)
+    window = settings["MAX_LEN"]  # the language model reads every step, as the siamese LSTM does
+    language_model = pretrain.build_next_character_model(window, settings["ALPHABET_SIZE"], settings["UNITS"])
     language_model.load_weights(path)  # the whole model: the LSTM and its next-character Dense
     for a, b in zip(language_model.get_layer("shared_lstm").get_weights(), weights):
         np.testing.assert_array_equal(a, b)  # what pretrain returns is the saved model's LSTM
