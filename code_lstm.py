@@ -500,6 +500,9 @@ class CodeLSTM(keras.layers.Layer):
         **kwargs,
     ):
         # Variables are read in float32 and cast by hand (see `call`), even under a mixed policy.
+        # Each variable also opts out (add_weight(autocast=False) in `build`): Keras opens an
+        # autocast scope for a mixed layer called outside a model or by `stateless_call` (the
+        # JAX trainer) whatever the layer's own flag says.
         kwargs["autocast"] = False
         super().__init__(**kwargs)
         if units <= 0 or depth <= 0:
@@ -515,10 +518,10 @@ class CodeLSTM(keras.layers.Layer):
     def build(self, codes_shape=None, lengths_shape=None):
         units = self.units
         self.kernel = self.add_weight(
-            shape=(self.depth, 4 * units), name="kernel", initializer=self.kernel_initializer
+            shape=(self.depth, 4 * units), name="kernel", initializer=self.kernel_initializer, autocast=False
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(units, 4 * units), name="recurrent_kernel", initializer=self.recurrent_initializer
+            shape=(units, 4 * units), name="recurrent_kernel", initializer=self.recurrent_initializer, autocast=False
         )
         if self.unit_forget_bias:
             # As keras.layers.LSTMCell: the forget gate's bias starts at 1.
@@ -533,7 +536,7 @@ class CodeLSTM(keras.layers.Layer):
 
         else:
             bias_initializer = self.bias_initializer
-        self.bias = self.add_weight(shape=(4 * units,), name="bias", initializer=bias_initializer)
+        self.bias = self.add_weight(shape=(4 * units,), name="bias", initializer=bias_initializer, autocast=False)
 
     def call(self, codes, lengths, training=False):
         units, depth = self.units, self.depth
@@ -560,7 +563,8 @@ class CodeLSTM(keras.layers.Layer):
                 )
         # The whole input projection: one gather, time-major (max_len, batch, 4u).
         # Gathered in float32, then cast: the gather's gradient adds a whole batch
-        # into 257 rows, which 16-bit atomics on a GPU do ~100x slower.
+        # into 257 rows, which XLA:GPU does with 16-bit atomics on a bf16 table
+        # (training ran at 209 pairs/s on an H200; docs/performance.md).
         x = ops.cast(ops.take(table, ops.transpose(rows), axis=0), self.compute_dtype)
         if _REFERENCE_RECURRENCE:
             return _run_scan(x, recurrent_kernel, units)

@@ -287,6 +287,41 @@ def test_training_steps_match_the_core_model(jit_compile):
 
 
 @pytest.mark.parametrize("skip_padding", [True, False])
+def test_mixed_bfloat16_gathers_from_float32_weights_on_every_call_path(skip_padding, monkeypatch):
+    """Under mixed_bfloat16 the input projection is gathered from the float32 table, then cast.
+
+    The gather's gradient adds a whole batch into the table's 257 rows; from a
+    bf16 table it sums in bf16, which XLA:GPU runs as 16-bit atomic adds
+    (docs/performance.md: 209 pairs/s). Keras casts a variable inside any open
+    autocast scope, and opens one for a mixed layer called on its own or
+    through `stateless_call` (the JAX trainer's path) even when the layer says
+    autocast=False, so the variables themselves must opt out.
+    """
+    codes_a, lengths_a, codes_b, lengths_b = code_inputs(seed=4)
+    inputs = siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b)
+    try:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        model = code_lstm.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    gathered_from = []
+    take = ops.take
+
+    def recording_take(x, *args, **kwargs):
+        gathered_from.append(keras.backend.standardize_dtype(x.dtype))
+        return take(x, *args, **kwargs)
+
+    monkeypatch.setattr(ops, "take", recording_take)
+    model.get_layer("shared_lstm")(codes_a, lengths_a, training=True)  # the layer on its own
+    model(inputs, training=True)  # inside the model's autocast scope
+    values = lambda variables: [v.value for v in variables]  # noqa: E731
+    model.stateless_call(values(model.trainable_variables), values(model.non_trainable_variables), inputs, training=True)
+    # (TensorFlow's skip path traces its XLA programs once per input signature, so a count would vary;
+    # a bf16 table is a new signature and would be traced, and seen, again.)
+    assert gathered_from and set(gathered_from) == {"float32"}, gathered_from
+
+
+@pytest.mark.parametrize("skip_padding", [True, False])
 def test_mixed_bfloat16_computes_in_bf16_keeps_float32_weights_and_trains(skip_padding):
     """train.py's PRECISION = "mixed_bfloat16": bf16 outputs near the float32 ones, float32 variables."""
     codes_a, lengths_a, codes_b, lengths_b = code_inputs(seed=4)
