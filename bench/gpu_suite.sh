@@ -3,6 +3,7 @@
 # plain PyTorch (the anchor, cuDNN) and this project's Keras pipelines, same machine, same call.
 #   ANCHOR=../shared/bench/gpu_anchor.py OUT=results bash bench/gpu_suite.sh
 #   BENCH_ARGS=--tiny bash bench/gpu_suite.sh     # a smoke run of the script itself, CPU is fine
+#   ONLY="anchor-torch jax-static-fp32 jax-static-bf16" bash bench/gpu_suite.sh   # some parts (~6 min at most)
 # Every figure is one JSON line, appended to $OUT/gpu.jsonl; each part has its own time limit.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ LOG=$OUT/gpu.jsonl
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 part() {  # part SECONDS LABEL command...
   local limit=$1 label=$2; shift 2
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $label "* ]]; then return 0; fi
   echo "== $label ($(date +%T))"
   timeout "$limit" "$@" 2>"$OUT/$label.err" | tee -a "$LOG" || echo "{\"what\": \"failed\", \"part\": \"$label\", \"rc\": $?}" | tee -a "$LOG"
   tail -3 "$OUT/$label.err"
