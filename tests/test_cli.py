@@ -22,17 +22,21 @@ def run(script, *args, cwd=None):
     )
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One tiny training run shared by the tests below: (run_dir, stdout)."""
-    tmp = tmp_path_factory.mktemp("cli")
+def tiny_csv(folder):
+    """12 authors, 8 tweets each, each author with a habit of their own; returns the CSV's path."""
     rows = []
     habits = ["!!!", "...", " lol", " #tbt", " :)", "?!", " xx", " -J", " ^MK", " ok.", " 🙂", " ~z"]
     for author, habit in enumerate(habits):
         for i in range(8):
             rows.append((f"user_{author:02d}", f"note {i} about {'abcdefgh'[i]} things{habit}"))
-    csv_path = write_csv(tmp / "tweets.csv", ["author", "text"], rows)
-    result = run("train.py", "--data", csv_path, "--out-dir", str(tmp / "runs"), "--run-name", "tiny", *TINY)
+    return write_csv(folder / "tweets.csv", ["author", "text"], rows)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny training run shared by the tests below: (run_dir, stdout)."""
+    tmp = tmp_path_factory.mktemp("cli")
+    result = run("train.py", "--data", tiny_csv(tmp), "--out-dir", str(tmp / "runs"), "--run-name", "tiny", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     return str(tmp / "runs" / "tiny"), result.stdout
 
@@ -155,3 +159,21 @@ def test_the_trained_lstm_skips_common_padding_on_this_cpu(trained):
     lstm = [layer for layer in config["config"]["layers"] if layer["config"]["name"] == "shared_lstm"]
     assert lstm and lstm[0]["class_name"] == "CodeLSTM"
     assert lstm[0]["config"]["skip_padding"] is True
+
+
+def test_a_mixed_bfloat16_run_saves_a_bf16_model_with_float32_weights_that_predicts(tmp_path):
+    """--precision mixed_bfloat16 (PRECISION): the run trains, and its saved model keeps the policy."""
+    import keras
+
+    import code_lstm  # noqa: F401  (registers CodeLSTM for loading)
+
+    run_dir = tmp_path / "bf16"
+    result = run("train.py", "--data", tiny_csv(tmp_path), "--out-dir", str(tmp_path), "--run-name", "bf16",
+                 *TINY, "--pretrain-epochs", "0", "--precision", "mixed_bfloat16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = keras.models.load_model(run_dir / "model.keras")
+    lstm = saved.get_layer("shared_lstm")
+    assert lstm.compute_dtype == "bfloat16" and {w.dtype for w in saved.weights} == {"float32"}
+    scored = run("predict.py", str(run_dir), "--a", "note 1 about b things!!!", "--b", "note 9 lol")
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    assert 0.0 <= float(scored.stdout) <= 1.0
