@@ -499,11 +499,6 @@ class CodeLSTM(keras.layers.Layer):
         skip_padding=True,
         **kwargs,
     ):
-        # Variables are read in float32 and cast by hand (see `call`), even under a mixed policy.
-        # Each variable also opts out (add_weight(autocast=False) in `build`): Keras opens an
-        # autocast scope for a mixed layer called outside a model or by `stateless_call` (the
-        # JAX trainer) whatever the layer's own flag says.
-        kwargs["autocast"] = False
         super().__init__(**kwargs)
         if units <= 0 or depth <= 0:
             raise ValueError(f"units and depth must be positive, got units={units}, depth={depth}")
@@ -516,6 +511,9 @@ class CodeLSTM(keras.layers.Layer):
         self.skip_padding = bool(skip_padding)
 
     def build(self, codes_shape=None, lengths_shape=None):
+        # Variables are read in float32 and cast by hand (see `call`), even under a mixed policy.
+        # The opt-out is per variable: Keras opens an autocast scope for a mixed layer called on
+        # its own or by `stateless_call` (the JAX trainer) whatever the layer's `autocast` says.
         units = self.units
         self.kernel = self.add_weight(
             shape=(self.depth, 4 * units), name="kernel", initializer=self.kernel_initializer, autocast=False
