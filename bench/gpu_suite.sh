@@ -26,5 +26,6 @@ part 150 jax-static-fp32 env KERAS_BACKEND=jax python3 bench/bench_gpu.py --back
 part 110 jax-static-bf16 env KERAS_BACKEND=jax python3 bench/bench_gpu.py --backend jax --pipelines code-static --mixed $X
 part 60 jax-static-fp32-highest env KERAS_BACKEND=jax python3 bench/bench_gpu.py --backend jax --pipelines code-static --matmul-precision highest --batches 4096 $X
 part 60 jax-skip-fp32 env KERAS_BACKEND=jax python3 bench/bench_gpu.py --backend jax --pipelines code --batches 4096 $X
+part 60 jax-skip-bf16 env KERAS_BACKEND=jax python3 bench/bench_gpu.py --backend jax --pipelines code --mixed --batches 4096 $X
 part 80 torch-static-fp32 env KERAS_BACKEND=torch python3 bench/bench_gpu.py --backend torch --pipelines code-static --n 16384 $X
 echo "== done ($(date +%T))"
