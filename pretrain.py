@@ -17,13 +17,16 @@ keeps the design card's architecture.
 """
 
 import os
+import shutil
 
 import keras
 import numpy as np
 
 import model as siamese
+import run_folder
 
 WEIGHTS_FILE = "pretrained.weights.h5"  # the next-character model, in the run folder: a resumed run reuses it
+BACKUP_DIR = "pretrain_backup"  # BackupAndRestore's state while pretraining: a resumed run goes on from it
 
 
 def training_tweets(corpus):
@@ -59,16 +62,19 @@ class NextCharacterBatches(keras.utils.PyDataset):
     float32, 1 where step t + 1 is a character, 0 on padding, so each
     tweet's first character is predicted from the padding state and nothing
     is predicted for padding. `take(array, index)` reads rows (tweet_cache's
-    for a memory-mapped corpus). Batch i belongs to epoch i // steps_per_epoch.
+    for a memory-mapped corpus). Batch i belongs to epoch
+    `first_epoch + i // steps_per_epoch`: a resumed run passes the epoch it
+    resumes at and reads the batches an unbroken run reads.
     """
 
-    def __init__(self, corpus, tweets_for_epoch, batch_size, window, epochs, take=None, **kwargs):
+    def __init__(self, corpus, tweets_for_epoch, batch_size, window, epochs, take=None, first_epoch=0, **kwargs):
         super().__init__(**kwargs)
         self.codes, self.lengths = corpus.codes, corpus.lengths
         self.take = take or (lambda array, index: array[index])
         self.tweets_for_epoch, self.batch_size, self.window, self.epochs = tweets_for_epoch, batch_size, window, epochs
+        self.first_epoch = first_epoch
         self._epoch, self._tweets = None, None
-        self.steps_per_epoch = -(-len(self.tweets(0)) // batch_size)
+        self.steps_per_epoch = -(-len(self.tweets(first_epoch)) // batch_size)
 
     def tweets(self, epoch):
         if epoch != self._epoch:
@@ -76,11 +82,11 @@ class NextCharacterBatches(keras.utils.PyDataset):
         return self._tweets
 
     def __len__(self):
-        return self.epochs * self.steps_per_epoch
+        return (self.epochs - self.first_epoch) * self.steps_per_epoch
 
     def __getitem__(self, index):
         epoch, step = divmod(index, self.steps_per_epoch)
-        rows = np.sort(self.tweets(epoch)[step * self.batch_size : (step + 1) * self.batch_size])
+        rows = np.sort(self.tweets(self.first_epoch + epoch)[step * self.batch_size : (step + 1) * self.batch_size])
         codes = self.take(self.codes, rows)[:, -self.window :]
         lengths = np.minimum(self.take(self.lengths, rows).astype(np.int32), self.window)
         is_char = np.arange(self.window)[None, :] >= (self.window - lengths)[:, None]
@@ -113,6 +119,8 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
     PRETRAIN_LEARNING_RATE, OPTIMIZER, UNITS, MAX_LEN, ALPHABET_SIZE and SEED
     from `config`. When `weights_path` exists (a resumed run), its weights are
     read instead of training again; else they are written there, atomically.
+    Until then Keras' BackupAndRestore keeps the last finished epoch in
+    BACKUP_DIR beside it, and a run stopped mid-way goes on from there.
     """
     tweets = training_tweets(corpus)
     # Every step, padding included: the siamese LSTM starts each tweet from the state its
@@ -121,14 +129,18 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
     window = config["MAX_LEN"]
     language_model = build_next_character_model(window, config["ALPHABET_SIZE"], config["UNITS"])
     lstm = language_model.get_layer("shared_lstm")
+    backup_dir = os.path.join(os.path.dirname(weights_path), BACKUP_DIR)
     if os.path.exists(weights_path):
         language_model.load_weights(weights_path)
+        shutil.rmtree(backup_dir, ignore_errors=True)  # a stop between the two writes left it
         print(f"pretraining: reusing {weights_path}")
         return lstm.get_weights()
     epochs = config["PRETRAIN_EPOCHS"]
+    run_folder.repair_backup(backup_dir)
+    first_epoch = run_folder.restored_epoch(backup_dir)
     print(
         f"pretraining: the shared LSTM predicts the next character of {len(tweets)} training tweets, "
-        f"{epochs} epoch{'s' if epochs != 1 else ''}"
+        f"{epochs} epoch{'s' if epochs != 1 else ''}" + (f" (resuming after epoch {first_epoch})" if first_epoch else "")
     )
     batches = NextCharacterBatches(
         corpus,
@@ -137,15 +149,22 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
         window,
         epochs,
         take,
+        first_epoch,
     )
     optimizer = keras.optimizers.get(
         {"class_name": config["OPTIMIZER"], "config": {"learning_rate": config["PRETRAIN_LEARNING_RATE"]}}
     )
     language_model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+    callbacks = [
+        keras.callbacks.LambdaCallback(on_train_batch_end=run_folder.raise_if_interrupted),  # a lost Ctrl-C
+        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),  # restores weights, optimizer, epoch
+    ]
     language_model.fit(
-        batches, steps_per_epoch=batches.steps_per_epoch, epochs=epochs, shuffle=False, verbose=verbose
+        batches, steps_per_epoch=batches.steps_per_epoch, epochs=epochs, shuffle=False, callbacks=callbacks,
+        verbose=verbose,
     )
     partial = weights_path.replace(".weights.h5", ".partial.weights.h5")  # Keras wants the suffix
     language_model.save_weights(partial)
     os.replace(partial, weights_path)  # atomic: a kill never leaves half a file to resume from
+    shutil.rmtree(backup_dir, ignore_errors=True)
     return lstm.get_weights()

@@ -129,6 +129,29 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does(setup, extra):
     pd.testing.assert_frame_equal(history, expected_history)
 
 
+def test_a_run_stopped_while_pretraining_goes_on_from_its_last_pretraining_epoch(setup):
+    """Killed during pretraining, a run resumes pretraining after its last finished
+    epoch (Keras' BackupAndRestore in pretrain_backup/) and ends where an unbroken run does."""
+    csv_path, out_dir, _ = setup
+    extra = ["--pretrain-epochs", "30", "--pretrain-tweets-per-epoch", "32"]
+    reference = train(*train_command(csv_path, out_dir, "reference-pretrain30", *extra))
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    name = "stopped-pretraining"
+    partial = os.path.join(out_dir, name + ".partial")
+    code, _, _ = start_and_stop(train_command(csv_path, out_dir, name, *extra),
+                                os.path.join(partial, "pretrain_backup"), signal.SIGKILL)
+    assert code != 0
+    assert not os.path.exists(os.path.join(partial, "pretrained.weights.h5")), "the kill came after pretraining"
+    resumed = train(sys.executable, os.path.join(REPO, "train.py"), "--resume", "--out-dir", out_dir, "--run-name", name)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "(resuming after epoch " in resumed.stdout, resumed.stdout[-2000:]
+    metrics, history = metrics_of(os.path.join(out_dir, name))
+    expected, expected_history = metrics_of(os.path.join(out_dir, "reference-pretrain30"))
+    assert metrics == expected
+    pd.testing.assert_frame_equal(history, expected_history)
+    assert not os.path.exists(os.path.join(out_dir, name, "pretrain_backup"))
+
+
 def test_a_lost_stop_signal_is_raised_again_at_the_next_batch(monkeypatch):
     """If a signal's KeyboardInterrupt is swallowed (say, inside a finalizer), the
     callback train.py runs after every batch raises it again."""
