@@ -74,6 +74,22 @@ def step_jit_compile(config, replicas):
     return config["LSTM_IMPL"] == "keras"
 
 
+def tensorboard_callbacks(log_dir):
+    """[keras.callbacks.TensorBoard(log_dir)], or [] where TensorFlow is missing.
+
+    Keras' TensorBoard callback writes through tf.summary on every backend, and
+    a JAX or torch GPU machine may have no TensorFlow: the run goes on without logs.
+    """
+    import keras
+
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        print("TensorBoard logs: skipped (Keras' TensorBoard callback needs TensorFlow, which is not installed)")
+        return []
+    return [keras.callbacks.TensorBoard(log_dir)]
+
+
 def read_command_line(argv, defaults):
     """Overrides of the constants above from the command line: {NAME: value}."""
     import argparse
@@ -252,7 +268,7 @@ def main(argv):
             save_weights_only=True,
             initial_value_threshold=run.best_val_auc(),
         ),
-        keras.callbacks.TensorBoard(run.path("logs")),
+        *tensorboard_callbacks(run.path("logs")),
         keras.callbacks.BackupAndRestore(run.path("backup"), double_checkpoint=True),
     ]
     net.fit(
@@ -320,7 +336,8 @@ def main(argv):
     for k, auc in report.get("test_accounts", {}).items():
         print(f"test AUC, accounts with {k} tweets a side: " + (f"{auc:.3f}" if auc is not None else "n/a (too few tweets)"))
     final_dir = run.finish()
-    print(f"outputs: {final_dir}/ (model.keras, card_model.keras, alphabet.json, metrics.json, history.csv, plots.png, logs/)")
+    logs = ", logs/" if os.path.isdir(os.path.join(final_dir, "logs")) else ""
+    print(f"outputs: {final_dir}/ (model.keras, card_model.keras, alphabet.json, metrics.json, history.csv, plots.png{logs})")
     print(f"try:     python predict.py {final_dir} --a \"first tweet\" --b \"second tweet\"")
     return final_dir
 

@@ -126,6 +126,35 @@ def metrics_of(run_dir):
         return json.load(f)
 
 
+# Runs a script as if TensorFlow were not installed, as on many JAX or torch GPU machines.
+WITHOUT_TENSORFLOW = (
+    "import runpy, sys; sys.modules['tensorflow'] = None; sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_jax_trains_and_predicts_where_tensorflow_is_not_installed(runs, tmp_path):
+    """Keras' TensorBoard callback needs tf.summary: without TensorFlow the run
+    says so, writes no logs/, and trains exactly as with it; predict.py answers."""
+    jax_run = runs("jax")[0]
+    process = subprocess.Popen(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, "train.py", *TINY, "--out-dir", str(tmp_path), "--run-name", "no-tf"],
+        cwd=REPO, env=environment("jax"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    stdout = finish(process)
+    run_dir = os.path.join(tmp_path, "no-tf")
+    assert "TensorBoard logs: skipped" in stdout
+    assert not os.path.exists(os.path.join(run_dir, "logs")) and "logs/" not in stdout
+    assert_same_curve(history(run_dir), history(jax_run))
+    answer = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, "predict.py", run_dir, "--a", "see you at 5", "--b", "see you at 6!"],
+        cwd=REPO, env=environment("jax"), capture_output=True, text=True, timeout=300,
+    )
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert 0 <= float(answer.stdout.strip().splitlines()[-1]) <= 1
+
+
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
 def test_jax_two_devices_give_the_one_device_loss_curve(runs, tmp_path):
     one_dir = runs("jax")[0]
