@@ -215,7 +215,7 @@ def read_csv(path, require_labels=True, progress=None, keep_columns=False):
         try:
             reader = pd.read_csv(
                 f,
-                dtype=str,
+                dtype=object,  # Python str: Arrow strings (pandas 3 + pyarrow) cannot hold the bad bytes kept below
                 keep_default_na=False,  # "NaN", "null", "NA" are texts like any other
                 chunksize=200_000,
                 encoding="utf-8-sig",  # drops a byte-order mark

@@ -275,7 +275,7 @@ def read_shard(path, chunk_rows=CHUNK_ROWS, check=True, on_bytes=None):
         try:
             reader = pd.read_csv(
                 f,
-                dtype=str,
+                dtype=object,  # as data.read_csv
                 keep_default_na=False,
                 chunksize=chunk_rows,
                 encoding="utf-8-sig",

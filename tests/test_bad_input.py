@@ -495,6 +495,29 @@ def test_read_csv_errors_match_the_cli_ones_for_the_table_cases():
         read("ragged_row.csv")
 
 
+@pytest.mark.parametrize("storage", [
+    "python",
+    pytest.param("pyarrow", marks=pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None,
+                                                     reason="pyarrow not installed")),
+])
+def test_csv_cells_stay_python_strings_whatever_pandas_string_storage(storage):
+    """pandas 3 keeps strings in Arrow when pyarrow is installed, and Arrow strings
+    cannot hold the bytes kept to name a cell that is not UTF-8: searching them
+    raised UnicodeEncodeError on every CSV. Cells stay Python str, both readers."""
+    import tweet_cache
+
+    with pd.option_context("mode.string_storage", storage):
+        kind, frame = read("unicode.csv")
+        assert kind == "tweets" and frame["text"].dtype == object and frame["author"].dtype == object
+        with pytest.raises(data.DataError, match=r"non_utf8\.csv: row 5, column 'text': text is not valid UTF-8"):
+            read("non_utf8.csv")
+        chunks = list(tweet_cache.read_shard(os.path.join(REPO, bad("unicode.csv"))))
+        assert all(chunk["text"].dtype == object for chunk in chunks)
+        assert sum(map(len, chunks)) == len(frame)
+        with pytest.raises(data.DataError, match=r"non_utf8\.csv: row 5, column 'text': text is not valid UTF-8"):
+            list(tweet_cache.read_shard(os.path.join(REPO, bad("non_utf8.csv"))))
+
+
 def test_data_error_is_always_one_line():
     error = data.DataError("bad\nthing\r\n", "a\nb.csv", row=3, column="text")
     assert "\n" not in str(error) and "\r" not in str(error)
