@@ -609,6 +609,7 @@ def to_keras_lstm(code_lstm, name=None):
         code_lstm.units,
         name=name or code_lstm.name,
         dtype=code_lstm.dtype_policy,
+        use_cudnn=siamese.lstm_use_cudnn(code_lstm.compute_dtype),
         **_initializer_config(code_lstm),
     )
     lstm.build((None, None, code_lstm.depth))

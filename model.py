@@ -108,6 +108,20 @@ def reseed_dropout(model, seed, epoch):
         state.assign(np.array([stream, 0], dtype=keras.backend.standardize_dtype(state.dtype)))
 
 
+def lstm_use_cudnn(compute_dtype=None):
+    """`use_cudnn` for a keras.layers.LSTM: "auto", but False on JAX with 16-bit compute.
+
+    On a GPU, Keras 3.15's JAX backend runs the LSTM through cuDNN
+    (jax.experimental.rnn), which takes float32 only: under mixed_bfloat16 it
+    failed ("Unknown output type bfloat16", H200, 2026-11-27) instead of falling
+    back to Keras' own loop. compute_dtype: default, the global policy's.
+    """
+    compute_dtype = compute_dtype or keras.mixed_precision.global_policy().compute_dtype
+    if keras.backend.backend() == "jax" and compute_dtype != "float32":
+        return False
+    return "auto"
+
+
 def build_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0):
     """The design card's model: two (max_len, alphabet_size) inputs -> (batch, 1) probability.
 
@@ -116,7 +130,7 @@ def build_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64
     """
     tweet_a = keras.Input(shape=(max_len, alphabet_size), name="tweet_a")
     tweet_b = keras.Input(shape=(max_len, alphabet_size), name="tweet_b")
-    shared_lstm = keras.layers.LSTM(units, name="shared_lstm")
+    shared_lstm = keras.layers.LSTM(units, name="shared_lstm", use_cudnn=lstm_use_cudnn())
     encoded_a = shared_lstm(tweet_a)  # node 0 of shared_lstm
     encoded_b = shared_lstm(tweet_b)  # node 1 of shared_lstm
     features = pair_features(encoded_a, encoded_b, head)

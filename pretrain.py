@@ -106,7 +106,8 @@ def build_next_character_model(window, alphabet_size, units):
     lengths = keras.Input(shape=(), dtype="int32", name="length")
     rows = siamese.OneHotCodes(alphabet_size, name="one_hot")(codes, lengths)
     rows = keras.layers.Cropping1D((0, 1), name="all_but_last")(rows)
-    states = keras.layers.LSTM(units, return_sequences=True, name="shared_lstm")(rows)
+    lstm = keras.layers.LSTM(units, return_sequences=True, name="shared_lstm", use_cudnn=siamese.lstm_use_cudnn())
+    states = lstm(rows)
     # float32 probabilities even under a mixed policy: a 16-bit softmax over 256 codes loses the small ones.
     next_character = keras.layers.Dense(alphabet_size, activation="softmax", dtype="float32", name="next_character")(states)
     return keras.Model({"codes": codes, "length": lengths}, next_character, name="next_character_model")

@@ -155,3 +155,32 @@ def test_reseeded_dropout_draws_masks_from_seed_and_epoch_alone(builder):
         assert all(np.array_equal(a, b) for a, b in zip(epoch_2, again))
     assert not np.array_equal(epoch_2[0], masks(1337, 3)[0])
     assert not np.array_equal(epoch_2[0], masks(1, 2)[0])
+
+
+@pytest.mark.parametrize("backend, policy, expected", [
+    ("jax", "mixed_bfloat16", False),
+    ("jax", "mixed_float16", False),
+    ("jax", "float32", "auto"),
+    ("tensorflow", "mixed_bfloat16", "auto"),
+    ("torch", "mixed_bfloat16", "auto"),
+])
+def test_every_keras_lstm_leaves_jax_cudnn_to_float32(monkeypatch, backend, policy, expected):
+    """JAX's cuDNN LSTM takes float32 only, and Keras 3.15 still picks it on a GPU: under a
+    16-bit policy it failed there ("Unknown output type bfloat16"). The design card's model,
+    the pretraining model and the exported card model all ask for Keras' own loop instead."""
+    import code_lstm
+    import pretrain
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    try:
+        keras.mixed_precision.set_global_policy(policy)
+        built = {
+            "card": siamese.build_model(max_len=12, alphabet_size=16, units=4),
+            "pretraining": pretrain.build_next_character_model(12, 16, 4),
+            "exported": code_lstm.export_core(code_lstm.build_code_model(12, 16, 4)),
+        }
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for name, model in built.items():
+        lstm = model.get_layer("shared_lstm")
+        assert isinstance(lstm, keras.layers.LSTM) and lstm.use_cudnn == expected, name
