@@ -35,6 +35,11 @@ INFERENCE_BACKENDS = BACKENDS + [
 # Tiny, but 8 steps an epoch: a loss curve, not one step.
 TINY = ["--epochs", "2", "--pairs-per-epoch", "256", "--eval-pairs", "100", "--batch-size", "32", "--units", "8",
         "--max-len", "40", "--account-sizes", "1", "--pretrain-epochs", "0"]
+# Runs a script as if TensorFlow were not installed, as on many JAX or torch GPU machines.
+WITHOUT_TENSORFLOW = (
+    "import runpy, sys; sys.modules['tensorflow'] = None; sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 DISTRIBUTION_ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
 
 
@@ -43,10 +48,11 @@ def environment(backend, **extra):
     return {**env, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
 
 
-def train(backend, out_dir, name, *extra, env=None):
+def train(backend, out_dir, name, *extra, env=None, without_tensorflow=False):
     """Start `python train.py` on the tiny configuration; returns the Popen."""
+    python = [sys.executable, "-c", WITHOUT_TENSORFLOW] if without_tensorflow else [sys.executable]
     return subprocess.Popen(
-        [sys.executable, "train.py", *TINY, "--out-dir", str(out_dir), "--run-name", name, *extra],
+        [*python, "train.py", *TINY, "--out-dir", str(out_dir), "--run-name", name, *extra],
         cwd=REPO, env=env or environment(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -63,7 +69,10 @@ def finish(process, timeout=300):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """{backend: (run folder, train.py's stdout, the probe's report)}, made on first use."""
+    """{backend: (run folder, train.py's stdout, the probe's report)}, made on first use.
+
+    train.py runs as if TensorFlow were not installed, as on many JAX and torch machines.
+    """
     done = {}
 
     def get(backend):
@@ -72,7 +81,7 @@ def runs(tmp_path_factory):
                 run_dir, stdout, _ = get("jax")
             else:
                 out_dir = tmp_path_factory.mktemp(backend)
-                stdout = finish(train(backend, out_dir, "run"))
+                stdout = finish(train(backend, out_dir, "run", without_tensorflow=True))
                 run_dir = os.path.join(out_dir, "run")
             probe = subprocess.run(
                 [sys.executable, os.path.join("tests", "backend_probe.py"), run_dir],
@@ -95,6 +104,20 @@ def test_train_runs_end_to_end(runs, backend):
         metrics = json.load(f)
     assert metrics["epochs"] == 2 and 0 <= metrics["test"]["auc"] <= 1
     assert "test: AUC" in stdout
+    # Keras' TensorBoard callback needs tf.summary: without TensorFlow the run says so and goes on.
+    assert "TensorBoard logs: skipped" in stdout and "logs/" not in stdout
+    assert not os.path.exists(os.path.join(run_dir, "logs"))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_predict_answers_where_tensorflow_is_not_installed(runs):
+    answer = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, "predict.py", runs("jax")[0],
+         "--a", "see you at 5", "--b", "see you at 6!"],
+        cwd=REPO, env=environment("jax"), capture_output=True, text=True, timeout=300,
+    )
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert 0 <= float(answer.stdout.strip().splitlines()[-1]) <= 1
 
 
 @pytest.mark.parametrize("backend", INFERENCE_BACKENDS)
@@ -124,35 +147,6 @@ def assert_same_curve(got, expected):
 def metrics_of(run_dir):
     with open(os.path.join(run_dir, "metrics.json")) as f:
         return json.load(f)
-
-
-# Runs a script as if TensorFlow were not installed, as on many JAX or torch GPU machines.
-WITHOUT_TENSORFLOW = (
-    "import runpy, sys; sys.modules['tensorflow'] = None; sys.argv = sys.argv[1:]; "
-    "runpy.run_path(sys.argv[0], run_name='__main__')"
-)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
-def test_jax_trains_and_predicts_where_tensorflow_is_not_installed(runs, tmp_path):
-    """Keras' TensorBoard callback needs tf.summary: without TensorFlow the run
-    says so, writes no logs/, and trains exactly as with it; predict.py answers."""
-    jax_run = runs("jax")[0]
-    process = subprocess.Popen(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, "train.py", *TINY, "--out-dir", str(tmp_path), "--run-name", "no-tf"],
-        cwd=REPO, env=environment("jax"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    stdout = finish(process)
-    run_dir = os.path.join(tmp_path, "no-tf")
-    assert "TensorBoard logs: skipped" in stdout
-    assert not os.path.exists(os.path.join(run_dir, "logs")) and "logs/" not in stdout
-    assert_same_curve(history(run_dir), history(jax_run))
-    answer = subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, "predict.py", run_dir, "--a", "see you at 5", "--b", "see you at 6!"],
-        cwd=REPO, env=environment("jax"), capture_output=True, text=True, timeout=300,
-    )
-    assert answer.returncode == 0, answer.stderr[-2000:]
-    assert 0 <= float(answer.stdout.strip().splitlines()[-1]) <= 1
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")

@@ -25,9 +25,9 @@ def train(*args):
     return subprocess.run(list(args), capture_output=True, text=True, cwd=REPO, env=ENV, timeout=600)
 
 
-def start_and_stop(command, backup_dir, how):
+def start_and_stop(command, backup_dir, how, env=ENV):
     """Start training, wait until the backup holds a finished epoch, then stop it `how`."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=ENV)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
     marker = os.path.join(backup_dir, "training_metadata.json")
     deadline = time.time() + 300
     while not os.path.exists(marker):
@@ -101,55 +101,53 @@ def test_resume_with_nothing_to_resume_is_a_one_line_error(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("train.py: error: no interrupted run")
 
 
-@pytest.mark.parametrize("extra", [
-    pytest.param(["--pretrain-epochs", "2", "--pretrain-tweets-per-epoch", "32"], id="pretrained"),
-    pytest.param(["--pretrain-epochs", "0", "--dropout", "0.3"], id="dropout"),
-])
-def test_a_resumed_run_ends_where_an_unbroken_one_does(setup, extra):
-    """Resumed after a pair epoch, a run ends exactly where an unbroken run does:
-    a pretrained one reuses pretrained.weights.h5 instead of pretraining again,
-    and one with dropout draws the masks an unbroken run draws."""
+def test_a_resumed_run_with_dropout_ends_where_an_unbroken_one_does(setup):
+    """Resumed after a pair epoch, a run with dropout draws the masks an unbroken run draws."""
     csv_path, out_dir, _ = setup
-    reference = train(*train_command(csv_path, out_dir, "reference" + extra[1] + extra[-1], *extra))
+    extra = ["--dropout", "0.3"]
+    reference = train(*train_command(csv_path, out_dir, "reference-dropout", *extra))
     assert reference.returncode == 0, reference.stderr[-3000:]
-    name = "stopped" + extra[1] + extra[-1]
+    name = "stopped-dropout"
     partial = os.path.join(out_dir, name + ".partial")
     code, _, _ = start_and_stop(train_command(csv_path, out_dir, name, *extra), os.path.join(partial, "backup"),
                                 signal.SIGKILL)
     assert code != 0
-    pretrained = extra[1] != "0"
-    assert os.path.exists(os.path.join(partial, "pretrained.weights.h5")) == pretrained
     resumed = train(sys.executable, os.path.join(REPO, "train.py"), "--resume", "--out-dir", out_dir, "--run-name", name)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    if pretrained:
-        assert "pretraining: reusing" in resumed.stdout and "pretraining: the shared LSTM predicts" not in resumed.stdout
     metrics, history = metrics_of(os.path.join(out_dir, name))
-    expected, expected_history = metrics_of(os.path.join(out_dir, "reference" + extra[1] + extra[-1]))
+    expected, expected_history = metrics_of(os.path.join(out_dir, "reference-dropout"))
     assert metrics == expected
     pd.testing.assert_frame_equal(history, expected_history)
 
 
-def test_a_run_stopped_while_pretraining_goes_on_from_its_last_pretraining_epoch(setup):
-    """Killed during pretraining, a run resumes pretraining after its last finished
-    epoch (Keras' BackupAndRestore in pretrain_backup/) and ends where an unbroken run does."""
+def test_a_run_stopped_in_pretraining_then_in_pair_training_ends_where_an_unbroken_one_does(setup):
+    """Killed during pretraining, a run resumes pretraining after its last finished epoch
+    (Keras' BackupAndRestore in pretrain_backup/); killed again after a pair epoch, it
+    reuses pretrained.weights.h5 instead of pretraining again; and it ends exactly where
+    an unbroken run does."""
     csv_path, out_dir, _ = setup
     extra = ["--pretrain-epochs", "30", "--pretrain-tweets-per-epoch", "32"]
-    reference = train(*train_command(csv_path, out_dir, "reference-pretrain30", *extra))
+    reference = train(*train_command(csv_path, out_dir, "reference-pretrained", *extra))
     assert reference.returncode == 0, reference.stderr[-3000:]
-    name = "stopped-pretraining"
+    name = "stopped-pretrained"
     partial = os.path.join(out_dir, name + ".partial")
     code, _, _ = start_and_stop(train_command(csv_path, out_dir, name, *extra),
                                 os.path.join(partial, "pretrain_backup"), signal.SIGKILL)
     assert code != 0
     assert not os.path.exists(os.path.join(partial, "pretrained.weights.h5")), "the kill came after pretraining"
-    resumed = train(sys.executable, os.path.join(REPO, "train.py"), "--resume", "--out-dir", out_dir, "--run-name", name)
+    resume = [sys.executable, os.path.join(REPO, "train.py"), "--resume", "--out-dir", out_dir, "--run-name", name]
+    code, stdout, _ = start_and_stop(resume, os.path.join(partial, "backup"), signal.SIGKILL,
+                                     env={**ENV, "PYTHONUNBUFFERED": "1"})  # its stdout survives the kill
+    assert code != 0 and "(resuming after epoch " in stdout, stdout[-2000:]
+    assert os.path.exists(os.path.join(partial, "pretrained.weights.h5"))
+    assert not os.path.exists(os.path.join(partial, "pretrain_backup"))
+    resumed = train(*resume)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "(resuming after epoch " in resumed.stdout, resumed.stdout[-2000:]
+    assert "pretraining: reusing" in resumed.stdout and "pretraining: the shared LSTM predicts" not in resumed.stdout
     metrics, history = metrics_of(os.path.join(out_dir, name))
-    expected, expected_history = metrics_of(os.path.join(out_dir, "reference-pretrain30"))
+    expected, expected_history = metrics_of(os.path.join(out_dir, "reference-pretrained"))
     assert metrics == expected
     pd.testing.assert_frame_equal(history, expected_history)
-    assert not os.path.exists(os.path.join(out_dir, name, "pretrain_backup"))
 
 
 def test_a_lost_stop_signal_is_raised_again_at_the_next_batch(monkeypatch):
