@@ -82,7 +82,9 @@ def same_author_probability(features, dropout=0.0):
         # An explicit seed: without one, torch draws masks from its global RNG, out of reseed_dropout's reach.
         seed = random.randint(1, 10**9)  # Python's RNG, which keras.utils.set_random_seed seeds
         features = keras.layers.Dropout(dropout, seed=seed, name="feature_dropout")(features)
-    return keras.layers.Dense(1, activation="sigmoid", name="same_author")(features)
+    # float32 under a mixed policy too, as Keras advises for the output layer: the scores
+    # leave the model as float32, which numpy and the metrics can read (bfloat16 is dtype kind 'V').
+    return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="same_author")(features)
 
 
 def dropout_layers(model):
@@ -218,9 +220,9 @@ def build_head(model):
 
 
 def encode_tweets(model, codes, lengths, batch_size=1024):
-    """Encodings (N, units) of N tweets given as compact codes."""
+    """Encodings (N, units) float32 of N tweets given as compact codes (float32 under a mixed policy too)."""
     encoder = build_code_encoder(model)
-    return encoder.predict([codes, lengths.astype("int32")], batch_size=batch_size, verbose=0)
+    return np.asarray(encoder.predict([codes, lengths.astype("int32")], batch_size=batch_size, verbose=0), "float32")
 
 
 def symmetric_head_scores(head, u, v, batch_size=8192):
@@ -235,7 +237,7 @@ def symmetric_head_scores(head, u, v, batch_size=8192):
     for start in range(0, len(u), batch_size):
         a, b = u[start : start + batch_size], v[start : start + batch_size]
         both = head([np.concatenate([a, b]), np.concatenate([b, a])], training=False)
-        forward, backward = np.split(keras.ops.convert_to_numpy(both)[:, 0], 2)
+        forward, backward = np.split(np.asarray(keras.ops.convert_to_numpy(both)[:, 0], "float32"), 2)
         scores.append((forward + backward) / 2.0)
     return np.concatenate(scores) if scores else np.zeros(0, "float32")
 
@@ -254,7 +256,8 @@ def score_pairs(model, codes_a, lengths_a, codes_b, lengths_b, batch_size=1024):
         scores = keras.ops.convert_to_numpy(model(both, training=False))[:, 0]
     else:
         scores = model.predict(both, batch_size=batch_size, verbose=0)[:, 0]
-    forward, backward = np.split(scores, 2)
+    # float32 whatever the policy: a model saved before its output layer was float32 may answer in 16 bits.
+    forward, backward = np.split(np.asarray(scores, "float32"), 2)
     return (forward + backward) / 2.0
 
 

@@ -184,3 +184,35 @@ def test_every_keras_lstm_leaves_jax_cudnn_to_float32(monkeypatch, backend, poli
     for name, model in built.items():
         lstm = model.get_layer("shared_lstm")
         assert isinstance(lstm, keras.layers.LSTM) and lstm.use_cudnn == expected, name
+
+
+@pytest.mark.parametrize("lstm_impl", ["codes", "keras"])
+def test_scores_and_encodings_leave_a_mixed_bfloat16_model_as_float32_that_the_metrics_read(lstm_impl):
+    """Under mixed_bfloat16 the output layer still computes in float32, and scores reach numpy as float32.
+
+    bfloat16 is numpy dtype kind 'V': metrics.best_threshold refused it, and train.py ended in a traceback.
+    """
+    import code_lstm as code_lstm
+    import metrics
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        if lstm_impl == "codes":
+            net = code_lstm.build_code_model(max_len=12, alphabet_size=8, units=4)
+        else:
+            net = siamese.build_training_model(siamese.build_model(max_len=12, alphabet_size=8, units=4))
+        assert siamese.core_of(net).get_layer("same_author").compute_dtype == "float32"
+        rng = np.random.default_rng(0)
+        codes = rng.integers(0, 8, size=(40, 12)).astype("uint8")
+        lengths = rng.integers(1, 13, size=40).astype("int32")
+        scores = siamese.score_pairs(net, codes[:20], lengths[:20], codes[20:], lengths[20:])
+        assert scores.dtype == np.float32 and scores.shape == (20,)
+        encodings = siamese.encode_tweets(net, codes, lengths)
+        assert encodings.dtype == np.float32 and encodings.shape == (40, 4)
+        head_scores = siamese.score_accounts(net, encodings[:10].reshape(5, 2, 4), encodings[10:20].reshape(5, 2, 4))
+        assert head_scores.dtype == np.float32
+        labels = np.arange(20) % 2
+        metrics.best_threshold(labels, scores)  # raised "scores must be numeric, got dtype bfloat16"
+        metrics.pan_metrics(labels, scores)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
