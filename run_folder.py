@@ -12,7 +12,9 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
+import threading
 import time
 
 CONFIG_FILE = "config.json"
@@ -188,6 +190,8 @@ def open_run(config, overrides):
 
 
 interrupted = False  # set by Ctrl-C or SIGTERM; see raise_if_interrupted
+STOP_GRACE_SECONDS = 1.0  # after a stop signal, the process exits by then whatever the main thread is doing
+_exiting = threading.Lock()  # one exit message, whoever gets there first
 
 
 def _raise_keyboard_interrupt(signum, frame):
@@ -200,18 +204,67 @@ def raise_if_interrupted(*args, **kwargs):
     """Raise KeyboardInterrupt again if a stop signal came (train.py calls it after every batch).
 
     A signal's KeyboardInterrupt can be lost, e.g. when it lands in a finalizer
-    (Python only prints "Exception ignored in ..."): twice on 2026-11-27,
-    test_resume's SIGINT case saw training run to the end and exit 0. The flag
-    survives wherever the exception went.
+    (Python only prints "Exception ignored in ..."). The flag survives
+    wherever the exception went.
     """
     if interrupted:
         raise KeyboardInterrupt
+
+
+def _exit_interrupted(prog):
+    """Print how to continue, then end the process now with status 130.
+
+    `os._exit`, not `sys.exit`: Python's teardown with TensorFlow or JAX loaded
+    took 2-4 s after a stop, and nothing is left to write. Every file of a run
+    is written atomically or repaired on resume, as after `kill -9`.
+    """
+    if not _exiting.acquire(blocking=False):
+        return  # the other thread is exiting already
+    message = f"{prog}: interrupted"
+    if current_run is not None and os.path.isdir(current_run.partial_dir):
+        name = os.path.basename(current_run.final_dir)
+        message += f"; continue with: python train.py --resume --run-name {name}"
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a pipe whose reader is gone
+            pass
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+    os._exit(130)
+
+
+def _watch_for_stop(read_end, prog):
+    """Exit STOP_GRACE_SECONDS after SIGINT or SIGTERM, should the main thread not have.
+
+    Python runs a signal handler only when the main thread next runs Python
+    code; inside a long C call (a compiled step, a compile) or with the
+    KeyboardInterrupt swallowed, a run went on after SIGTERM. The C-level
+    handler writes each signal's number to `read_end`'s pair at once, so this
+    thread hears of it whatever the main thread is doing.
+    """
+    while True:
+        try:
+            number = read_end.recv(1)
+        except OSError:
+            return
+        if not number:
+            return
+        if number[0] in (signal.SIGINT, signal.SIGTERM):
+            time.sleep(STOP_GRACE_SECONDS)
+            _exit_interrupted(prog)
 
 
 def run_cli(main, argv, prog):
     """Run `main(argv)`: bad input ends in one line on stderr and exit 1, never a traceback."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # SIGTERM stops like Ctrl-C
     signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+    read_end, write_end = socket.socketpair()
+    write_end.setblocking(False)
+    signal.set_wakeup_fd(write_end.fileno(), warn_on_full_buffer=False)
+    threading.Thread(target=_watch_for_stop, args=(read_end, prog), name="stop-watch", daemon=True).start()
     try:
         main(argv)
         return 0
@@ -222,9 +275,5 @@ def run_cli(main, argv, prog):
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        message = f"{prog}: interrupted"
-        if current_run is not None and os.path.isdir(current_run.partial_dir):
-            name = os.path.basename(current_run.final_dir)
-            message += f"; continue with: python train.py --resume --run-name {name}"
-        print(message, file=sys.stderr)
-        return 130
+        _exit_interrupted(prog)
+        return 130  # only if the watcher is exiting already
