@@ -33,8 +33,8 @@ PRETRAIN_BATCH_SIZE = 32
 PRETRAIN_LEARNING_RATE = 3e-3
 DROPOUT = 0.0  # dropout on the head's features while training (a regulariser)
 PRECISION = "float32"  # Keras dtype policy: "mixed_bfloat16" (GPUs, TPUs) or "mixed_float16" computes in 16 bits
-LSTM_IMPL = "codes"  # "codes": the LSTM's exact math read from compact codes (code_lstm.py, fastest on CPU);
-#                      "keras": keras.layers.LSTM on in-graph one-hot rows (cuDNN on a TensorFlow GPU)
+LSTM_IMPL = "auto"  # "codes": the LSTM's exact math read from compact codes (code_lstm.py, fastest on CPU);
+#                     "keras": keras.layers.LSTM on in-graph one-hot rows (cuDNN on a GPU); "auto": see lstm_impl()
 MAX_LEN = 280  # characters per tweet
 ALPHABET_SIZE = 256  # one-hot dimensions: the 255 most frequent characters + "other"
 OPTIMIZER = "rmsprop"
@@ -72,6 +72,33 @@ def step_jit_compile(config, replicas):
     if config["JIT_COMPILE"] != "auto":
         return config["JIT_COMPILE"] == "on"
     return config["LSTM_IMPL"] == "keras"
+
+
+# On a GPU, CodeLSTM's 2 x 280 small sequential steps lose to cuDNN at small batches and win
+# at large ones (H200, JAX: 18.1k pairs/s at batch 256 and 110.6k at 4096, against 58.9k and
+# 70.3k for cuDNN in plain PyTorch; docs/performance.md#gpu).
+GPU_CODES_FROM_BATCH = 2048
+
+
+def lstm_impl(config, accelerator):
+    """LSTM_IMPL, with "auto" resolved: "codes" or "keras".
+
+    CPU: "codes" (CodeLSTM). GPU: "keras" (cuDNN) below GPU_CODES_FROM_BATCH,
+    "codes" from there; always "keras" on torch, which runs CodeLSTM's loop
+    step by step in Python; always "codes" on JAX under a 16-bit policy, where
+    the cuDNN LSTM takes float32 only.
+    """
+    import keras
+
+    if config["LSTM_IMPL"] != "auto":
+        return config["LSTM_IMPL"]
+    if not accelerator:
+        return "codes"
+    if keras.backend.backend() == "torch":
+        return "keras"
+    if keras.backend.backend() == "jax" and config["PRECISION"] != "float32":
+        return "codes"
+    return "codes" if config["BATCH_SIZE"] >= GPU_CODES_FROM_BATCH else "keras"
 
 
 def tensorboard_callbacks(log_dir):
@@ -140,8 +167,8 @@ def check_config(config):
         problems.append(f"--cpu-devices must be at least 1, not {config['CPU_DEVICES']}")
     if config["JIT_COMPILE"] not in ("auto", "on", "off"):
         problems.append(f"--jit-compile must be auto, on or off, not {config['JIT_COMPILE']!r}")
-    if config["LSTM_IMPL"] not in ("codes", "keras"):
-        problems.append(f"--lstm-impl must be codes or keras, not {config['LSTM_IMPL']!r}")
+    if config["LSTM_IMPL"] not in ("auto", "codes", "keras"):
+        problems.append(f"--lstm-impl must be auto, codes or keras, not {config['LSTM_IMPL']!r}")
     if config["PRECISION"] not in ("float32", "mixed_bfloat16", "mixed_float16"):
         problems.append(f"--precision must be float32, mixed_bfloat16 or mixed_float16, not {config['PRECISION']!r}")
     if config["HEAD"] not in ("compare", "concat"):
@@ -188,6 +215,7 @@ def main(argv):
     import model as siamese
     import plots
     import pretrain
+    import progress
     import tweet_cache
 
     keras.utils.set_random_seed(config["SEED"])  # weights, shuffles: identical runs on CPU
@@ -232,11 +260,14 @@ def main(argv):
     if replicas > 1:
         print(f"data parallel over {replicas} devices: {config['BATCH_SIZE'] // replicas} pairs each per batch")
     train_batches, val_batches = distribute.process_batches(train_batches), distribute.process_batches(val_batches)
+    accelerator = distribute.accelerator_visible()
+    config["LSTM_IMPL"] = lstm_impl(config, accelerator)  # "auto" resolved; metrics.json records which
+    print(f"shared LSTM: {'CodeLSTM (code_lstm.py)' if config['LSTM_IMPL'] == 'codes' else 'keras.layers.LSTM'}")
     with scope:
         shape = (config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"], config["DROPOUT"])
         if config["LSTM_IMPL"] == "codes":
             # CPUs skip the padding common to a batch; GPUs run a branch-free loop (docs/performance.md#gpu).
-            net = code_lstm.build_code_model(*shape, skip_padding=not distribute.accelerator_visible())
+            net = code_lstm.build_code_model(*shape, skip_padding=not accelerator)
         else:
             net = siamese.build_training_model(siamese.build_model(*shape))
         if lstm_weights is not None:
@@ -270,6 +301,9 @@ def main(argv):
         ),
         *tensorboard_callbacks(run.path("logs")),
         keras.callbacks.BackupAndRestore(run.path("backup"), double_checkpoint=True),
+        progress.PhaseProgress(
+            "pair training", config["EPOCHS"], train_batches.steps_per_epoch, run.first_epoch, then="evaluation"
+        ),
     ]
     net.fit(
         train_batches,
