@@ -106,8 +106,9 @@ def _step(x_t, h, c, recurrent_kernel, units):
     return h, c, s, g
 
 
-def _run_scan(x, recurrent_kernel, units):
-    """Final h over time-major x (T, B, 4u) with `ops.scan`, differentiated by the backend.
+def _run_scan(x, recurrent_kernel, units, sequences=False):
+    """Final h (or every step's h, (T, B, u)) over time-major x (T, B, 4u) with `ops.scan`,
+    differentiated by the backend.
 
     The plain recurrence over every step; kept as the reference the tests and
     the bench compare the hand-written gradient with.
@@ -116,10 +117,10 @@ def _run_scan(x, recurrent_kernel, units):
 
     def step(carry, x_t):
         h, c, _, _ = _step(x_t, carry[0], carry[1], recurrent_kernel, units)
-        return (h, c), None
+        return (h, c), h
 
-    (h, _), _ = ops.scan(step, (zeros, zeros), x)
-    return h
+    (h, _), hs = ops.scan(step, (zeros, zeros), x)
+    return hs if sequences else h
 
 
 # ---------------------------------------------------------------------------
@@ -198,9 +199,10 @@ def _step_gradients(dh, dc, gates_t, c_t, c_prev_t, h_prev_t, recurrent_t, units
     return ops.matmul(dz, recurrent_t), dc * f, dz, ops.matmul(ops.transpose(h_prev_t), dz)
 
 
-def _backward(recurrent_kernel, units, upstream, states, start):
+def _backward(recurrent_kernel, units, upstream, states, start, sequences=False):
     """Backpropagation through time: the gradients at x (= at each step's
-    pre-activations) and at the recurrent kernel, given dL/dh at the last step.
+    pre-activations) and at the recurrent kernel, given dL/dh at the last step
+    (sequences: upstream (T, B, u), dL/dh at every step, added as the step is reached).
 
     Before `start` the batch shared one state: the rows' gradients add up, and
     the step runs on row 0, whose x is the padding input (the gather's
@@ -218,6 +220,8 @@ def _backward(recurrent_kernel, units, upstream, states, start):
     def step(carry, step_input):
         dh, dc, _, d_recurrent = carry
         t, values = step_input[-1], step_input[:-1]
+        if sequences:
+            dh, values = dh + values[-1], values[:-1]
 
         def main():
             dh_prev, dc_prev, dz, d = grads(dh, dc, *values)
@@ -235,14 +239,17 @@ def _backward(recurrent_kernel, units, upstream, states, start):
     # dL/dR sums one product per step: in float32, since under a mixed policy a bf16 sum
     # over 280 steps drifts 1.3% from the float32 gradient (0.9% this way).
     d_recurrent = ops.zeros(ops.shape(recurrent_kernel), "float32")
-    init = (upstream, ops.zeros_like(upstream), ops.zeros_like(gates[0]), d_recurrent)
     steps = ops.arange(ops.shape(gates)[0])
-    _, (_, _, dz, d_recurrent) = ops.scan(step, init, (gates, cs, c_prev, h_prev, steps), reverse=True)
+    inputs = (gates, cs, c_prev, h_prev) + ((upstream,) if sequences else ()) + (steps,)
+    last = ops.zeros_like(hs[0]) if sequences else upstream
+    init = (last, ops.zeros_like(last), ops.zeros_like(gates[0]), d_recurrent)
+    _, (_, _, dz, d_recurrent) = ops.scan(step, init, inputs, reverse=True)
     return dz, d_recurrent[0]
 
 
-def _recurrence(x, recurrent_kernel, units, start, keep):
+def _recurrence(x, recurrent_kernel, units, start, keep, sequences=False):
     """Final h of the LSTM over time-major x (T, B, 4u), with a hand-written gradient.
+    sequences=True: every step's h, time-major (T, B, u).
 
     start: the first step that is not padding in every row; x[t, 0] is the
     padding input for t < start. None: run every step on the whole batch, with
@@ -258,7 +265,7 @@ def _recurrence(x, recurrent_kernel, units, start, keep):
     @ops.custom_gradient
     def run(x, recurrent_kernel, start_f):
         begin = None if start is None else ops.cast(start_f, "int32")
-        if keep:
+        if keep or sequences:
             h, states = _forward_keep(x, recurrent_kernel, units, begin)
         else:
             h, states = _forward_fast(x, recurrent_kernel, units, begin), None
@@ -266,11 +273,13 @@ def _recurrence(x, recurrent_kernel, units, start, keep):
         def grad(*args, upstream=None):
             if upstream is None:  # TensorFlow and JAX pass it by position, torch by name
                 upstream = args[0]
-            kept = states if keep else _forward_keep(x, recurrent_kernel, units, begin)[1]
-            dx, d_recurrent = _backward(recurrent_kernel, units, ops.cast(upstream, x.dtype), kept, begin)
+            kept = states if states is not None else _forward_keep(x, recurrent_kernel, units, begin)[1]
+            dx, d_recurrent = _backward(
+                recurrent_kernel, units, ops.cast(upstream, x.dtype), kept, begin, sequences=sequences
+            )
             return dx, ops.cast(d_recurrent, recurrent_kernel.dtype), ops.zeros_like(start_f)
 
-        return h, grad
+        return (states[0] if sequences else h), grad
 
     if start is None:
         return run(x, recurrent_kernel, ops.zeros((), "float32"))
@@ -284,12 +293,18 @@ def _recurrence(x, recurrent_kernel, units, start, keep):
 # row's), and the batch loop runs only from `start` on, reading each step's
 # rows of the table as it goes: no (steps, batch, 4u) input or gradient array
 # exists, and the prefix never costs batch-sized work.
-# Kept per step for the backward pass: [h, c, sigmoid gates, tanh gate] (6u).
+# Kept per step for the backward pass: h, c and the gates [i, f, o, g], in three
+# arrays (T+1, B, u), (T+1, B, u), (T+1, B, 4u). (One row [h, c, gates] side by
+# side made XLA:CPU's forward 3x slower: the concatenation was not written in place.)
 
 
-def _kept(*parts):
-    """One step's kept row: [h, c, sigmoid gates, tanh gate] side by side (6u)."""
-    return ops.concatenate(parts, axis=-1)
+def _kept_zeros(steps, batch, units, dtype):
+    return tuple(ops.zeros((steps + 1, batch, width * units), dtype) for width in (1, 1, 4))
+
+
+def _keep(kept, t, h, c, gates):
+    """The kept arrays with index t set to (h, c, gates)."""
+    return tuple(ops.slice_update(array, (t, 0, 0), value[None]) for array, value in zip(kept, (h, c, gates)))
 
 
 def _loop(lower, upper, body, carry, max_steps, reverse=False):
@@ -308,8 +323,10 @@ def _loop(lower, upper, body, carry, max_steps, reverse=False):
     return carry
 
 
-def _forward_skip(table, rows_tm, recurrent_kernel, units, start, keep):
-    """Final h, and (when keep) the kept states of the prefix (T+1, 1, 6u) and batch (T+1, B, 6u).
+def _forward_skip(table, rows_tm, recurrent_kernel, units, start, keep, sequences=False):
+    """Final h, and (when keep) the kept states of the prefix (batch 1) and of the batch (`_kept_zeros`).
+
+    sequences=True (needs keep): every step's h (T, B, u) instead of the final h.
 
     table: (depth + 1, 4u) float32, gate columns [i, f, o, c], row `depth` the
     padding input (the bias). rows_tm: (T, B) rows of the table per step.
@@ -324,10 +341,10 @@ def _forward_skip(table, rows_tm, recurrent_kernel, units, start, keep):
         h, c, kept = carry
         h, c, s, g = _step(pad, h, c, recurrent_kernel, units)
         if keep:
-            kept = ops.slice_update(kept, (t + 1, 0, 0), _kept(h, c, s, g)[None])
+            kept = _keep(kept, t + 1, h, c, ops.concatenate([s, g], axis=-1))
         return h, c, kept
 
-    prefix_kept = ops.zeros((steps + 1, 1, 6 * units), dtype) if keep else ops.zeros((), dtype)
+    prefix_kept = _kept_zeros(steps, 1, units, dtype) if keep else ops.zeros((), dtype)
     h, c, prefix_kept = _loop(0, start, prefix_step, (zeros, zeros, prefix_kept), steps)
     h, c = ops.broadcast_to(h, (batch, units)), ops.broadcast_to(c, (batch, units))
 
@@ -336,49 +353,57 @@ def _forward_skip(table, rows_tm, recurrent_kernel, units, start, keep):
         x_t = ops.cast(ops.take(table, rows_tm[t], axis=0), dtype)
         h, c, s, g = _step(x_t, h, c, recurrent_kernel, units)
         if keep:
-            kept = ops.slice_update(kept, (t + 1, 0, 0), _kept(h, c, s, g)[None])
+            kept = _keep(kept, t + 1, h, c, ops.concatenate([s, g], axis=-1))
         return h, c, kept
 
     if keep:  # the state before step `start`: the prefix's last (zero when start is 0)
-        kept = ops.zeros((steps + 1, batch, 6 * units), dtype)
-        kept = ops.slice_update(kept, (start, 0, 0), _kept(h, c, ops.zeros((batch, 4 * units), dtype))[None])
+        kept = _keep(_kept_zeros(steps, batch, units, dtype), start, h, c, ops.zeros((batch, 4 * units), dtype))
     else:
         kept = ops.zeros((), dtype)
     h, _, kept = _loop(start, steps, batch_step, (h, c, kept), steps)
+    if sequences:  # before `start` every row's state is the prefix's
+        prefix = ops.arange(steps)[:, None, None] < start
+        h = ops.where(prefix, prefix_kept[0][1:], kept[0][1:])
     return h, (prefix_kept, kept)
 
 
-def _backward_skip(table, rows_tm, recurrent_kernel, units, upstream, kept, start):
+def _backward_skip(table, rows_tm, recurrent_kernel, units, upstream, kept, start, sequences=False):
     """Backpropagation through time for `_forward_skip`: (dL/dtable, dL/drecurrent_kernel).
 
-    The batch loop adds each step's dz into the rows of the table it read; the
-    rows' gradients then meet at the shared prefix state and run back on one
-    row, whose input is the padding row.
+    upstream: dL/dh at the last step, or (sequences) at every step (T, B, u),
+    added as each step is reached. The batch loop adds each step's dz into
+    the rows of the table it read; the rows' gradients then meet at the
+    shared prefix state and run back on one row, whose input is the padding
+    row (a prefix step's upstream is its rows' sum).
     """
     prefix_kept, kept = kept
     steps = rows_tm.shape[0]
     recurrent_t = ops.transpose(recurrent_kernel)
 
     def back(kept, t, dh, dc):
-        now, before = kept[t + 1], kept[t]
-        return _step_gradients(
-            dh, dc, now[:, 2 * units :], now[:, units : 2 * units], before[:, units : 2 * units],
-            before[:, :units], recurrent_t, units,
-        )
+        hs, cs, gates = kept
+        return _step_gradients(dh, dc, gates[t + 1], cs[t + 1], cs[t], hs[t], recurrent_t, units)
 
     def batch_step(t, carry):
         dh, dc, d_table, d_recurrent = carry
+        if sequences:
+            dh = dh + upstream[t]
         dh, dc, dz, d = back(kept, t, dh, dc)
         d_table = ops.scatter_update(d_table, rows_tm[t][:, None], ops.cast(dz, d_table.dtype), reduction="add")
         return dh, dc, d_table, d_recurrent + ops.cast(d, "float32")
 
     d_table = ops.zeros(ops.shape(table), table.dtype)
     # Step sums in float32 under a mixed policy, as in `_backward`.
-    carry = (upstream, ops.zeros_like(upstream), d_table, ops.zeros(ops.shape(recurrent_kernel), "float32"))
+    last = ops.zeros_like(upstream[0]) if sequences else upstream
+    carry = (last, ops.zeros_like(last), d_table, ops.zeros(ops.shape(recurrent_kernel), "float32"))
     dh, dc, d_table, d_recurrent = _loop(start, steps, batch_step, carry, steps, reverse=True)
+    if sequences:
+        prefix_upstream = ops.cast(ops.sum(ops.cast(upstream, "float32"), axis=1, keepdims=True), upstream.dtype)
 
     def prefix_step(t, carry):
         dh, dc, d_pad, d_recurrent = carry
+        if sequences:
+            dh = dh + prefix_upstream[t]
         dh, dc, dz, d = back(prefix_kept, t, dh, dc)
         return dh, dc, d_pad + ops.cast(dz, "float32"), d_recurrent + ops.cast(d, "float32")
 
@@ -425,12 +450,12 @@ def _own_xla_program(fn):
     return tf.function(fn, jit_compile=True, autograph=False)
 
 
-def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep, own_programs=False):
+def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep, own_programs=False, sequences=False):
     """Final h of the LSTM whose inputs are `take(table, rows)`, the padding prefix skipped.
 
     table: (depth + 1, 4u) float32; rows: (B, T) int, `depth` on padding;
-    start: the first step that is not padding in every row. keep: as
-    `_recurrence`. Hand-written gradient to the table and the recurrent kernel.
+    start: the first step that is not padding in every row. keep, sequences:
+    as `_recurrence`. Hand-written gradient to the table and the recurrent kernel.
     own_programs (TensorFlow outside XLA): the forward and the backward pass
     each run as an XLA program of their own (`_own_xla_program`).
     """
@@ -438,24 +463,25 @@ def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep, own_prog
     if own_programs:
         compiled_forward, backward = _own_xla_program(_forward_skip), _own_xla_program(_backward_skip)
 
-        def forward(table, rows_tm, recurrent_kernel, units, start, keep):
+        def forward(table, rows_tm, recurrent_kernel, units, start, keep, sequences=False):
             # A tape must not differentiate the program itself (a TensorList may not
             # leave XLA): the gradient is `grad` below.
             hold = ops.stop_gradient
-            return compiled_forward(hold(table), rows_tm, hold(recurrent_kernel), units, start, keep)
+            return compiled_forward(hold(table), rows_tm, hold(recurrent_kernel), units, start, keep, sequences)
 
     @ops.custom_gradient
     def run(table, recurrent_kernel, rows_f, start_f):
         rows_tm = ops.transpose(ops.cast(rows_f, "int32"))
         begin = ops.cast(start_f, "int32")
-        h, kept = forward(table, rows_tm, recurrent_kernel, units, begin, keep)
+        h, kept = forward(table, rows_tm, recurrent_kernel, units, begin, keep or sequences, sequences)
 
         def grad(*args, upstream=None):
             if upstream is None:  # TensorFlow and JAX pass it by position, torch by name
                 upstream = args[0]
-            states = kept if keep else forward(table, rows_tm, recurrent_kernel, units, begin, True)[1]
+            states = kept if keep or sequences else forward(table, rows_tm, recurrent_kernel, units, begin, True)[1]
             d_table, d_recurrent = backward(
-                table, rows_tm, recurrent_kernel, units, ops.cast(upstream, recurrent_kernel.dtype), states, begin
+                table, rows_tm, recurrent_kernel, units, ops.cast(upstream, recurrent_kernel.dtype), states, begin,
+                sequences,
             )
             return d_table, ops.cast(d_recurrent, recurrent_kernel.dtype), ops.zeros_like(rows_f), ops.zeros_like(start_f)
 
@@ -485,6 +511,14 @@ class CodeLSTM(keras.layers.Layer):
             row (fastest on CPU). False runs every step on the whole batch:
             no data-dependent branch or loop bound, which GPUs run better (a
             branch costs a device-to-host sync there). Same numbers either way.
+        return_sequences: as `keras.layers.LSTM`'s: every step's hidden
+            state (batch, max_len, units) instead of the last one (the
+            next-character model of pretrain.py).
+        groups: run the rows, ordered by length, as this many recurrences
+            of their own (skip_padding: each skips its own common padding,
+            so the shorter tweets skip more; on TensorFlow the groups' XLA
+            programs run side by side, as the siamese model's two tweets).
+            Same numbers, in the caller's row order.
 
     Call with codes (batch, max_len) integers and lengths (batch,) integers:
     steps before `max_len - length` are padding, exactly the all-zero one-hot
@@ -501,11 +535,13 @@ class CodeLSTM(keras.layers.Layer):
         bias_initializer="zeros",
         unit_forget_bias=True,
         skip_padding=True,
+        return_sequences=False,
+        groups=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if units <= 0 or depth <= 0:
-            raise ValueError(f"units and depth must be positive, got units={units}, depth={depth}")
+        if units <= 0 or depth <= 0 or groups <= 0:
+            raise ValueError(f"units, depth and groups must be positive, got {units}, {depth}, {groups}")
         self.units = int(units)
         self.depth = int(depth)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -513,6 +549,8 @@ class CodeLSTM(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.unit_forget_bias = bool(unit_forget_bias)
         self.skip_padding = bool(skip_padding)
+        self.return_sequences = bool(return_sequences)
+        self.groups = int(groups)
 
     def build(self, codes_shape=None, lengths_shape=None):
         # Variables are read in float32 and cast by hand (see `call`), even under a mixed policy.
@@ -541,7 +579,23 @@ class CodeLSTM(keras.layers.Layer):
         self.bias = self.add_weight(shape=(4 * units,), name="bias", initializer=bias_initializer, autocast=False)
 
     def call(self, codes, lengths, training=False):
-        units, depth = self.units, self.depth
+        rows_axis = 1 if self.return_sequences else 0  # time-major inside
+        if self.groups == 1:
+            outputs = self._states(codes, lengths, bool(training))
+        else:
+            order = ops.argsort(ops.cast(lengths, "int32"))
+            codes, lengths = ops.take(codes, order, axis=0), ops.take(lengths, order, axis=0)
+            batch = ops.shape(codes)[0]
+            bounds = [batch * i // self.groups for i in range(self.groups + 1)]
+            outputs = ops.concatenate(
+                [self._states(codes[a:b], lengths[a:b], bool(training)) for a, b in zip(bounds, bounds[1:])],
+                axis=rows_axis,
+            )
+            outputs = ops.take(outputs, ops.argsort(order), axis=rows_axis)
+        return ops.transpose(outputs, (1, 0, 2)) if self.return_sequences else outputs
+
+    def _states(self, codes, lengths, training):
+        units, depth, sequences = self.units, self.depth, self.return_sequences
         max_len = ops.shape(codes)[1]
         lengths = ops.clip(ops.cast(lengths, "int32"), 0, max_len)
         is_char = ops.arange(max_len)[None, :] >= (max_len - lengths)[:, None]
@@ -550,18 +604,19 @@ class CodeLSTM(keras.layers.Layer):
         table = ops.concatenate([self.kernel + self.bias, self.bias[None, :]], axis=0)
         table = _gates_ifoc(table, units)
         recurrent_kernel = _gates_ifoc(ops.cast(self.recurrent_kernel, self.compute_dtype), units)
-        start = max_len - ops.max(lengths) if self.skip_padding else None
+        start = max_len - ops.max(lengths, initial=0) if self.skip_padding else None  # (a group may be empty)
         if keras.backend.backend() == "numpy" and not _REFERENCE_RECURRENCE:
             # Inference only (Keras' numpy backend cannot train): the forward loop alone,
             # no gradient to attach. Nothing to compile, so predict.py answers soonest.
             first = 0 if start is None else start
-            return _forward_skip(table, ops.transpose(rows), recurrent_kernel, units, first, keep=False)[0]
+            rows_tm = ops.transpose(rows)
+            return _forward_skip(table, rows_tm, recurrent_kernel, units, first, sequences, sequences)[0]
         if start is not None and not _REFERENCE_RECURRENCE:
             if _updates_in_place():
-                return _recurrence_skip(table, rows, recurrent_kernel, units, start, keep=bool(training))
+                return _recurrence_skip(table, rows, recurrent_kernel, units, start, training, sequences=sequences)
             if keras.backend.backend() == "tensorflow":
                 return _recurrence_skip(
-                    table, rows, recurrent_kernel, units, start, keep=bool(training), own_programs=True
+                    table, rows, recurrent_kernel, units, start, training, own_programs=True, sequences=sequences
                 )
         # The whole input projection: one gather, time-major (max_len, batch, 4u).
         # Gathered in float32, then cast: the gather's gradient adds a whole batch
@@ -569,10 +624,12 @@ class CodeLSTM(keras.layers.Layer):
         # (training ran at 209 pairs/s on an H200; docs/performance.md).
         x = ops.cast(ops.take(table, ops.transpose(rows), axis=0), self.compute_dtype)
         if _REFERENCE_RECURRENCE:
-            return _run_scan(x, recurrent_kernel, units)
-        return _recurrence(x, recurrent_kernel, units, start, keep=bool(training))
+            return _run_scan(x, recurrent_kernel, units, sequences)
+        return _recurrence(x, recurrent_kernel, units, start, training, sequences)
 
     def compute_output_shape(self, codes_shape, lengths_shape=None):
+        if self.return_sequences:
+            return (codes_shape[0], codes_shape[1], self.units)
         return (codes_shape[0], self.units)
 
     def get_config(self):
@@ -585,6 +642,8 @@ class CodeLSTM(keras.layers.Layer):
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "unit_forget_bias": self.unit_forget_bias,
             "skip_padding": self.skip_padding,
+            "return_sequences": self.return_sequences,
+            "groups": self.groups,
         }
 
 
@@ -609,6 +668,7 @@ def to_keras_lstm(code_lstm, name=None):
         code_lstm.units,
         name=name or code_lstm.name,
         dtype=code_lstm.dtype_policy,
+        return_sequences=code_lstm.return_sequences,
         use_cudnn=siamese.lstm_use_cudnn(code_lstm.compute_dtype),
         **_initializer_config(code_lstm),
     )

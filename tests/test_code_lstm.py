@@ -182,6 +182,78 @@ def test_gradients_match_keras_lstm(training, longest, batch, skip_padding, xla,
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=0, err_msg=name)
 
 
+def sequence_pair(skip_padding=True, groups=1, seed=0):
+    """A CodeLSTM returning every step's state, and the keras LSTM(return_sequences=True) with its weights."""
+    keras.utils.set_random_seed(seed)
+    layer = code_lstm.CodeLSTM(UNITS, depth=DEPTH, skip_padding=skip_padding, return_sequences=True, groups=groups)
+    layer.build()
+    rng = np.random.default_rng(seed + 1)
+    layer.set_weights([w + rng.normal(scale=0.3, size=w.shape).astype("float32") for w in layer.get_weights()])
+    lstm = code_lstm.to_keras_lstm(layer)
+    assert lstm.return_sequences
+    return layer, lstm
+
+
+def outputs_and_gradients(layer, inputs, probe, training, xla):
+    """(layer(*inputs), gradients of sum(sin(3 * output) * probe) at the layer's weights), on any backend."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        fixed = [v.value for v in layer.non_trainable_variables]  # keras LSTM: a seed generator's state
+
+        def loss(values):
+            out, _ = layer.stateless_call(values, fixed, *inputs, training=training)
+            return ops.sum(ops.sin(3.0 * out) * probe), out
+
+        run = jax.value_and_grad(loss, has_aux=True)
+        (_, out), grads = (jax.jit(run) if xla else run)([v.value for v in layer.trainable_weights])
+        return numpy(out), [numpy(g) for g in grads]
+    tf = pytest.importorskip("tensorflow")
+
+    def run():
+        with tf.GradientTape() as tape:
+            out = layer(*inputs, training=training)
+            loss = tf.reduce_sum(tf.sin(3.0 * out) * probe)
+        return out, tape.gradient(loss, layer.trainable_weights)
+
+    out, grads = (xla_compiled(run) if xla else run)()
+    return numpy(out), [tf.convert_to_tensor(g).numpy() for g in grads]
+
+
+@pytest.mark.parametrize("longest", LONGEST)
+@pytest.mark.parametrize("xla", [False, True])
+@pytest.mark.parametrize("skip_padding,groups,batch", [(True, 1, 7), (False, 1, 7), (True, 2, 7), (True, 2, 1)])
+def test_return_sequences_matches_keras_lstm_outputs_and_gradients(longest, skip_padding, xla, groups, batch):
+    """Every step's h, and the gradients when dL/dh arrives at every step (front-padded tweets of
+    different lengths; longest MAX_LEN: no common padding prefix). groups=2 with one row: an empty group."""
+    if keras.backend.backend() not in ("tensorflow", "jax"):
+        pytest.skip("gradient check written for TensorFlow and JAX")
+    layer, lstm = sequence_pair(skip_padding=skip_padding, groups=groups)
+    codes, lengths = random_codes(batch, longest=longest)
+    lengths[0] = longest
+    probe = np.random.default_rng(7).normal(size=(batch, MAX_LEN, UNITS)).astype("float32")
+    for training in (True, False):
+        got, got_grads = outputs_and_gradients(layer, (codes, lengths), probe, training, xla)
+        expected, expected_grads = outputs_and_gradients(lstm, (data.one_hot(codes, lengths),), probe, True, False)
+        assert got.shape == (batch, MAX_LEN, UNITS)
+        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+        for name, a, b in zip(["kernel", "recurrent_kernel", "bias"], got_grads, expected_grads):
+            if not (name == "kernel" and longest == 0):  # no character: no kernel row used
+                assert np.abs(b).max() > 1e-3, name  # a real check, not zeros against zeros
+            np.testing.assert_allclose(a, b, atol=1e-4, rtol=0, err_msg=name)
+
+
+def test_groups_give_the_same_final_states_in_the_callers_row_order():
+    layer, _ = pair()
+    codes, lengths = random_codes(9, longest=MAX_LEN - 3)
+    grouped = code_lstm.CodeLSTM(UNITS, depth=DEPTH, groups=3)
+    grouped.build()
+    grouped.set_weights(layer.get_weights())
+    np.testing.assert_allclose(numpy(grouped(codes, lengths)), numpy(layer(codes, lengths)), atol=1e-6, rtol=0)
+    config = grouped.get_config()
+    assert config["groups"] == 3 and config["return_sequences"] is False
+
+
 def small_code_model(head="compare"):
     keras.utils.set_random_seed(0)
     return code_lstm.build_code_model(max_len=MAX_LEN, alphabet_size=DEPTH, units=UNITS, head=head)
