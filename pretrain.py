@@ -9,11 +9,14 @@ tweets as a character language model first, and pair training starts from
 its weights. On the dev tweets this lifts test AUC at every seed measured
 (docs/quality.md, "Session 6").
 
-    codes (window,) ── one_hot ── drop the last step ── shared_lstm ── next_character
-                                                     (LSTM, every step)   Dense(alphabet, softmax)
+    codes (window,) ── all but the last step ── shared_lstm ──────── next_character
+                                              (CodeLSTM, every step)  Dense(alphabet, softmax) and the
+                                                                      cross-entropy of the next code
 
-Only the LSTM's weights go on; the Dense layer is dropped. The siamese model
-keeps the design card's architecture.
+The LSTM is `code_lstm.CodeLSTM(return_sequences=True)`: the exact function and
+weights of `keras.layers.LSTM(return_sequences=True)` on the one-hot rows,
+read straight from the codes. Only the LSTM's weights go on; the Dense layer is
+dropped. The siamese model keeps the design card's architecture.
 """
 
 import os
@@ -21,12 +24,18 @@ import shutil
 
 import keras
 import numpy as np
+from keras import ops
 
+import code_lstm
+import distribute
 import model as siamese
 import run_folder
 
 WEIGHTS_FILE = "pretrained.weights.h5"  # the next-character model, in the run folder: a resumed run reuses it
 BACKUP_DIR = "pretrain_backup"  # BackupAndRestore's state while pretraining: a resumed run goes on from it
+# The LSTM runs a batch as two recurrences, its shorter and its longer tweets: the shorter
+# skip more padding, and on TensorFlow the two run on two cores (same numbers).
+PRETRAIN_GROUPS = 2
 
 
 def training_tweets(corpus):
@@ -95,22 +104,123 @@ class NextCharacterBatches(keras.utils.PyDataset):
         return {"codes": codes, "length": lengths}, targets, weights
 
 
-def build_next_character_model(window, alphabet_size, units):
-    """Model: {codes (batch, window) uint8, length (batch,)} -> (batch, window - 1, alphabet_size).
+@keras.saving.register_keras_serializable(package=siamese.PACKAGE)
+class NextCharacter(keras.layers.Layer):
+    """Dense(alphabet_size, softmax) on each step's state, scored against the next code.
 
-    Step t's output is the probability of each code at step t + 1. The LSTM,
-    named "shared_lstm", returns every step's state; its weights have the
-    layout of the siamese model's shared LSTM (keras.layers.LSTM or CodeLSTM).
+    Call with states (batch, steps, units), codes (batch, steps + 1) and
+    lengths (batch,) (front padding, as `data.encode`). Returns (batch, steps, 2)
+    float32: [..., 0] the cross-entropy -log p(code t + 1) from step t's state,
+    [..., 1] 1.0 where the most probable code is code t + 1; both 0 where step
+    t + 1 is padding (nothing is predicted there). Variables: a Dense layer's
+    (`kernel` (units, alphabet_size), `bias`).
+
+    Only the predicted steps cost anything where shapes may change from batch
+    to batch (TensorFlow's graph executor, torch): their rows are gathered
+    first (about a third of the steps of the sample tweets). Under XLA (JAX,
+    `jit_compile=True`) every step is computed and the others zeroed.
+    """
+
+    def __init__(self, alphabet_size, **kwargs):
+        super().__init__(**kwargs)
+        self.alphabet_size = int(alphabet_size)
+
+    def build(self, states_shape, codes_shape=None, lengths_shape=None):
+        units = states_shape[-1]
+        self.kernel = self.add_weight(shape=(units, self.alphabet_size), initializer="glorot_uniform", name="kernel")
+        self.bias = self.add_weight(shape=(self.alphabet_size,), initializer="zeros", name="bias")
+
+    def _score(self, states, targets):
+        """(cross-entropy, 1.0 where right) of rows of states (n, units) against targets (n,)."""
+        logits = ops.matmul(ops.cast(states, self.compute_dtype), self.kernel) + self.bias
+        target_logits = ops.take_along_axis(logits, targets[:, None], axis=-1)[:, 0]
+        right = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), targets), logits.dtype)
+        return ops.stack([ops.logsumexp(logits, axis=-1) - target_logits, right], axis=-1)
+
+    def call(self, states, codes, lengths):
+        batch, steps, units = ops.shape(states)[0], ops.shape(states)[1], ops.shape(states)[2]
+        lengths = ops.clip(ops.cast(lengths, "int32"), 0, steps + 1)
+        # Step t predicts code t + 1, a character from step `steps - length` on.
+        predicted = ops.reshape(ops.arange(steps)[None, :] >= (steps - lengths)[:, None], (-1,))
+        states = ops.reshape(states, (-1, units))
+        targets = ops.reshape(ops.cast(codes[:, 1:], "int32"), (-1,))
+        if code_lstm._updates_in_place():  # static shapes
+            scores = self._score(states, targets) * ops.cast(predicted, self.compute_dtype)[:, None]
+        else:
+            index = ops.nonzero(predicted)[0]
+            scores = self._score(ops.take(states, index, axis=0), ops.take(targets, index, axis=0))
+            scores = ops.scatter(index[:, None], scores, (batch * steps, 2))
+        return ops.reshape(scores, (batch, steps, 2))
+
+    def compute_output_shape(self, states_shape, codes_shape=None, lengths_shape=None):
+        return (*states_shape[:2], 2)
+
+    def get_config(self):
+        return {**super().get_config(), "alphabet_size": self.alphabet_size}
+
+
+@keras.saving.register_keras_serializable(package=siamese.PACKAGE)
+def next_character_loss(targets, scores):
+    """The cross-entropy `NextCharacter` scored (it reads the targets from its codes).
+
+    Weighted by the batches' sample weights and divided by batch x steps, as
+    Keras' sparse_categorical_crossentropy on the probabilities was.
+    """
+    return scores[..., 0]
+
+
+@keras.saving.register_keras_serializable(package=siamese.PACKAGE)
+def next_character_accuracy(targets, scores):
+    return scores[..., 1]
+
+
+def build_next_character_model(window, alphabet_size, units):
+    """Model: {codes (batch, window) uint8, length (batch,)} -> (batch, window - 1, 2), see `NextCharacter`.
+
+    Step t's output scores the prediction of the code at step t + 1 from the
+    LSTM's state after step t. The LSTM, named "shared_lstm", is a CodeLSTM
+    returning every step's state over the first window - 1 steps (the one-hot
+    rows of those steps are those of codes[:, :-1] with length - 1 characters);
+    its weights have the layout of the siamese model's shared LSTM
+    (keras.layers.LSTM or CodeLSTM).
+    """
+    codes = keras.Input(shape=(window,), dtype="uint8", name="codes")
+    lengths = keras.Input(shape=(), dtype="int32", name="length")
+    lstm = code_lstm.CodeLSTM(
+        units, depth=alphabet_size, return_sequences=True, skip_padding=not distribute.accelerator_visible(),
+        groups=PRETRAIN_GROUPS, name="shared_lstm",
+    )
+    states = lstm(codes[:, :-1], lengths - 1)
+    # float32 even under a mixed policy: a 16-bit softmax over 256 codes loses the small ones.
+    scores = NextCharacter(alphabet_size, dtype="float32", name="next_character")(states, codes, lengths)
+    return keras.Model({"codes": codes, "length": lengths}, scores, name="next_character_model")
+
+
+def build_keras_next_character_model(window, alphabet_size, units):
+    """The same language model in stock layers, as pretraining ran it before CodeLSTM: one-hot
+    rows, keras.layers.LSTM(return_sequences=True), Dense(softmax) at every step ->
+    (batch, window - 1, alphabet_size) probabilities. Same weights in the same order; the
+    reference the tests and bench/bench_speed.py compare with (loss sparse_categorical_crossentropy).
     """
     codes = keras.Input(shape=(window,), dtype="uint8", name="codes")
     lengths = keras.Input(shape=(), dtype="int32", name="length")
     rows = siamese.OneHotCodes(alphabet_size, name="one_hot")(codes, lengths)
     rows = keras.layers.Cropping1D((0, 1), name="all_but_last")(rows)
     lstm = keras.layers.LSTM(units, return_sequences=True, name="shared_lstm", use_cudnn=siamese.lstm_use_cudnn())
-    states = lstm(rows)
-    # float32 probabilities even under a mixed policy: a 16-bit softmax over 256 codes loses the small ones.
-    next_character = keras.layers.Dense(alphabet_size, activation="softmax", dtype="float32", name="next_character")(states)
-    return keras.Model({"codes": codes, "length": lengths}, next_character, name="next_character_model")
+    next_character = keras.layers.Dense(alphabet_size, activation="softmax", dtype="float32", name="next_character")
+    return keras.Model({"codes": codes, "length": lengths}, next_character(lstm(rows)), name="keras_next_character_model")
+
+
+def compile_next_character_model(language_model, optimizer):
+    """Its loss (today's: sparse cross-entropy, weighted, over batch x steps) and weighted accuracy."""
+    language_model.compile(
+        optimizer=optimizer,
+        loss=next_character_loss,
+        weighted_metrics=[keras.metrics.MeanMetricWrapper(next_character_accuracy, name="accuracy")],
+        # TensorFlow: CodeLSTM's loops are XLA programs of their own, and NextCharacter's
+        # gather needs shapes that change; JAX compiles the whole step.
+        jit_compile=False if keras.backend.backend() == "tensorflow" else "auto",
+    )
 
 
 def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
@@ -155,7 +265,7 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
     optimizer = keras.optimizers.get(
         {"class_name": config["OPTIMIZER"], "config": {"learning_rate": config["PRETRAIN_LEARNING_RATE"]}}
     )
-    language_model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+    compile_next_character_model(language_model, optimizer)
     callbacks = [
         keras.callbacks.LambdaCallback(on_train_batch_end=run_folder.raise_if_interrupted),  # a lost Ctrl-C
         keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),  # restores weights, optimizer, epoch
