@@ -43,6 +43,19 @@ whole batch once (exactly), so its speed depends on the longest tweet of each
 batch: the dev tweets are at most 140 characters (half the steps are common
 padding); random codes put a ~280-character tweet in every batch (none are).
 
+Pretraining (`pretrain.py`, next-character model), timed in the same run
+(`--pretrain-only`: this section alone, about a minute):
+
+  keras     today's pipeline before CodeLSTM: one-hot rows, keras.layers.LSTM(64,
+            return_sequences=True), Dense(256, softmax) at every step
+            (`pretrain.build_keras_next_character_model`).
+  codes     `pretrain.build_next_character_model`: CodeLSTM(return_sequences=True,
+            groups=2) on the codes, the softmax only where a character is predicted.
+
+Both train on the same batches of the embedded sample (`--pretrain-data`),
+`train_on_batch`, rmsprop; rounds alternate them; tweets/s = tweets / the
+median step time, the median over rounds.
+
 Other processes on the machine slow every figure; the load average before and
 after is printed with the table, so that a noisy run shows.
 """
@@ -339,6 +352,73 @@ def table(results, memory, batches, predict_batch, prefix=""):
     return "\n".join(lines)
 
 
+def pretrain_bench(data_path, batch_sizes, steps, rounds):
+    """tweets/s of a pretraining step, stock keras LSTM against CodeLSTM, on the same batches."""
+    import keras
+
+    import data
+    import pretrain
+
+    _, frame = data.read_csv(data_path)
+    texts = frame["text"].tolist()
+    codes, lengths, _ = data.encode(texts, data.build_alphabet(texts))
+    n = len(texts)
+    corpus = data.Corpus(codes, lengths, np.arange(n), np.zeros(n), np.zeros(n, np.int8), None, None, [])
+    print(f"pretraining: {n} tweets of {data_path} (mean length {lengths.mean():.0f}), "
+          f"{steps} timed steps per batch size and round, {rounds} rounds", flush=True)
+
+    def build(kind):
+        keras.utils.set_random_seed(0)
+        optimizer = keras.optimizers.RMSprop(3e-3)
+        if kind == "keras":
+            m = pretrain.build_keras_next_character_model(MAX_LEN, ALPHABET, UNITS)
+            m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+        else:
+            m = pretrain.build_next_character_model(MAX_LEN, ALPHABET, UNITS)
+            pretrain.compile_next_character_model(m, optimizer)
+        return m
+
+    results = {}
+    for batch in batch_sizes:
+        order = np.random.default_rng(batch).permutation(n)
+        batches = pretrain.NextCharacterBatches(corpus, lambda epoch: order[: batch * (steps + 2)], batch, MAX_LEN, 1)
+        models = {kind: build(kind) for kind in ("keras", "codes")}
+        for m in models.values():  # warm-up: tracing, compiling
+            for i in range(2):
+                x, y, w = batches[i]
+                m.train_on_batch(x, y, sample_weight=w)
+        times = {kind: [] for kind in models}
+        for r in range(rounds):
+            for kind, m in models.items():
+                step_times = []
+                for i in range(2, steps + 2):
+                    x, y, w = batches[i]
+                    start = time.perf_counter()
+                    m.train_on_batch(x, y, sample_weight=w)
+                    step_times.append(time.perf_counter() - start)
+                times[kind].append(float(np.median(step_times)))
+                print(f"  pretraining, batch {batch}, round {r + 1}: {kind} {1000 * times[kind][-1]:.1f} ms/step "
+                      f"({batch / times[kind][-1]:.0f} tweets/s)", flush=True)
+        for kind in models:
+            seconds = float(np.median(times[kind]))
+            results[f"{kind}_bs{batch}"] = {"ms_per_step": 1000 * seconds, "tweets_per_s": batch / seconds,
+                                            "rounds_ms": [1000 * t for t in times[kind]]}
+        ratios = [a / b for a, b in zip(times["keras"], times["codes"])]
+        results[f"ratio_bs{batch}"] = float(np.median(ratios))
+        print(f"  batch {batch}: ratio codes/keras in each round " + ", ".join(f"{v:.2f}" for v in ratios), flush=True)
+    lines = ["| pretraining | " + " | ".join(f"batch {b}" for b in batch_sizes) + " |", "|---" * (len(batch_sizes) + 1) + "|"]
+    for kind in ("keras", "codes"):
+        cells = []
+        for b in batch_sizes:
+            r = results[f"{kind}_bs{b}"]
+            cell = f"{r['tweets_per_s']:.0f} tweets/s ({r['ms_per_step']:.1f} ms/step)"
+            if kind == "codes":
+                cell += f" {results[f'ratio_bs{b}']:.2f}×"
+            cells.append(cell)
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return results, "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=None, help="pairs per timed epoch (default 2048; --quick 1024)")
@@ -358,6 +438,13 @@ def main(argv=None):
     parser.add_argument("--random", action="store_true", help="random codes instead of tweets")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    parser.add_argument("--pretrain-only", action="store_true", help="only the pretraining comparison")
+    parser.add_argument("--no-pretrain", action="store_true", help="skip the pretraining comparison")
+    parser.add_argument("--pretrain-data", default=os.path.join(ROOT, "data", "sample_tweets.csv"),
+                        help="author,text CSV for the pretraining comparison (default: the embedded sample)")
+    parser.add_argument("--pretrain-batch", default="32", help="pretraining batch sizes, comma-separated (default 32)")
+    parser.add_argument("--pretrain-steps", type=int, default=None, help="timed steps per round (default 20; --quick 8)")
+    parser.add_argument("--pretrain-rounds", type=int, default=None, help="rounds (default 3; --quick 1)")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -396,17 +483,25 @@ def main(argv=None):
 
     started = time.perf_counter()
     cpu_before = busy_cpu_seconds()
+    if args.pretrain_only:
+        pipelines = []
     # Memory first, while this process is still small: Linux hands a parent's
     # peak RSS (ru_maxrss) on to the processes it starts.
     memory = {}
     if not args.no_memory:
         for pipeline in pipelines:
             memory[pipeline] = measure_memory(pipeline, memory_sizes, args.memory_batch, args.predict_batch, args.data)
-    pairs = make_pairs(n, args.data)
+    pretraining, pretraining_table = None, None
+    if not args.no_pretrain:  # after the memory subprocesses (see above)
+        pretraining, pretraining_table = pretrain_bench(
+            args.pretrain_data, [int(b) for b in args.pretrain_batch.split(",")],
+            args.pretrain_steps or (8 if quick else 20), args.pretrain_rounds or (1 if quick else 3),
+        )
+    pairs = make_pairs(n, args.data) if pipelines else None
     prepared = {p: prepare_pipeline(p, pairs, batches, args.warmup_batches, args.predict_batch) for p in pipelines}
     rounds = {p: {} for p in pipelines}
     # Rounds alternate the pipelines, so that a slow spell of the machine hits them all.
-    for r in range(args.rounds):
+    for r in range(args.rounds if pipelines else 0):
         print(f"round {r + 1} of {args.rounds}", flush=True)
         for pipeline in pipelines:
             time_round(pipeline, prepared[pipeline], pairs[-1], batches, epochs, args.predict_batch, rounds[pipeline])
@@ -418,6 +513,17 @@ def main(argv=None):
     if cpu_before and cpu_after:
         others = ((cpu_after[0] - cpu_before[0]) - (cpu_after[1] - cpu_before[1])) / elapsed
 
+    if pretraining_table:
+        print()
+        print("pretraining steps (next-character model, LSTM(64), rmsprop), tweets/s from the median step "
+              "time, median over rounds; ratio codes over keras")
+        print(pretraining_table)
+    if not pipelines:
+        print(f"machine: {info['cpu']}; total {time.perf_counter() - started:.0f} s")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"machine": info, "command": command, "pretraining": pretraining}, f, indent=1)
+        return
     print()
     legend = (f"pairs/s, median of {args.rounds} round(s) (ratio to seed); training: steady state, "
               f"from the median time between batch ends")
@@ -454,7 +560,7 @@ def main(argv=None):
             json.dump({"machine": info, "command": command, "n": n, "epochs": epochs, "batches": batches,
                        "predict_batch": args.predict_batch, "memory_sizes": memory_sizes, "results": results,
                        "memory": memory, "load_before": load_before, "load_after": load_after,
-                       "other_processes_cores": others, "seconds": elapsed}, f, indent=1)
+                       "other_processes_cores": others, "seconds": elapsed, "pretraining": pretraining}, f, indent=1)
 
 
 if __name__ == "__main__":
