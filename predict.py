@@ -1,11 +1,29 @@
-"""Score tweet pairs with a trained run: the probability that one person wrote both.
+"""Score tweet pairs and link accounts with a trained run: the probability that one person wrote both.
 
     python predict.py RUN_DIR pairs.csv -o scores.csv     # text_a,text_b[,...] -> + score
     python predict.py RUN_DIR --a "first tweet" --b "second tweet"
     python predict.py RUN_DIR --a t1 --a t2 --a t3 --b u1 --b u2   # account vs account
+    python predict.py RUN_DIR tweets.csv --accounts -o links.csv   # author,text -> every pair of accounts
+    python predict.py RUN_DIR tweets.csv --accounts --top 10       # each account's 10 closest accounts
+    python predict.py RUN_DIR tweets.csv --accounts --pairs suspects.csv   # only the listed account pairs
+    python predict.py RUN_DIR tweets.csv --accounts --embed accounts.npy   # account encodings (+ accounts.csv)
+    python predict.py RUN_DIR tweets.csv --embed tweets.npy        # one encoding per tweet (+ tweets.csv)
 
-Scores are symmetric: the mean of score(a, b) and score(b, a). With several
-tweets a side, the score is the mean of all the a×b pair scores.
+Scores are symmetric: the mean of score(a, b) and score(b, a). An account
+(several tweets, or all of an author's rows with --accounts) is ONE encoding,
+the mean of its tweets' encodings, and the trained head compares two of them;
+with one tweet a side that is the pair score.
+
+--accounts writes account_a,account_b,score,tweets_a,tweets_b (tweets_a/b:
+each account's tweet count): every unordered pair of accounts once, by score,
+highest first. With --top K, each account's K best matches instead, account by
+account (in the file's order), best first: K rows per account_a, so a pair
+that is in both accounts' top K comes out twice. With --pairs FILE
+(account_a,account_b[,...]), the listed pairs only, in the file's order, its
+other columns kept. --embed OUT.npy writes float32 encodings, (accounts, units)
+with --accounts, else (tweets, units), and an index OUT.csv beside it
+(row,account,tweets or row[,author],text; row = the row of the array).
+Progress bars go to stderr when it is a terminal.
 """
 
 import os
@@ -155,18 +173,257 @@ def load_model(path):
         ) from None
 
 
-def score_texts(model, alphabet, texts_a, texts_b):
-    """Score of two lists of tweets: the mean of all len(a) × len(b) symmetric pair scores."""
+def _progress(target, unit):
+    """A keras.utils.Progbar on stderr when stderr is a terminal, else None (stdout may be the CSV)."""
+    if not sys.stderr.isatty():
+        return None
+    import keras
+
+    return keras.utils.Progbar(target, unit_name=unit)
+
+
+def _advance(bar, value):
+    """bar.update(value), written to stderr (Keras' Progbar prints to stdout)."""
+    import contextlib
+
+    if bar is not None:
+        with contextlib.redirect_stdout(sys.stderr):
+            bar.update(value)
+
+
+def encode_texts(model, alphabet, texts, progress=False, chunk=8192):
+    """(N, units) float32 encodings of N tweets: each encoded once, batched through the encoder."""
+    import keras
     import numpy as np
 
     import model as siamese
 
-    max_len, _ = siamese.input_geometry(model)
-    a = data.encode(texts_a, alphabet, max_len)
-    b = data.encode(texts_b, alphabet, max_len)
-    rows_a, rows_b = (index.ravel() for index in np.meshgrid(np.arange(len(texts_a)), np.arange(len(texts_b))))
-    scores = siamese.score_pairs(model, a.codes[rows_a], a.lengths[rows_a], b.codes[rows_b], b.lengths[rows_b])
-    return float(scores.mean())
+    max_len, size = siamese.input_geometry(model)
+    encoded = data.encode(texts, alphabet, max_len, size, progress=progress and len(texts) > 100_000)
+    if encoded.truncated:
+        print(f"predict.py: truncated {encoded.truncated} text(s) to {max_len} characters", file=sys.stderr)
+    encoder = siamese.build_code_encoder(model)
+    codes, lengths = encoded.codes, encoded.lengths.astype("int32")
+    # A few tweets: one direct call starts faster than predict's loop (as in model.score_pairs).
+    if len(codes) <= 64 and keras.backend.backend() != "jax":
+        return np.asarray(keras.ops.convert_to_numpy(encoder([codes, lengths], training=False)), "float32")
+    bar = _progress(len(codes), "tweets") if progress else None
+    parts = []
+    for start in range(0, len(codes), chunk):
+        parts.append(encoder.predict([codes[start : start + chunk], lengths[start : start + chunk]], batch_size=1024, verbose=0))
+        _advance(bar, min(start + chunk, len(codes)))
+    return np.asarray(np.concatenate(parts), "float32") if parts else np.zeros((0, encoder.output.shape[-1]), "float32")
+
+
+def score_texts(model, alphabet, texts_a, texts_b):
+    """Score of two accounts given as lists of tweets: the head on their mean encodings, symmetric.
+
+    All tweets are encoded in one batch, side a first; with one tweet a side
+    that batch and the head's are those of model.score_pairs, so the score is the pair score.
+    """
+    import model as siamese
+
+    encodings = encode_texts(model, alphabet, list(texts_a) + list(texts_b))
+    owner = [0] * len(texts_a) + [1] * len(texts_b)
+    a, b = siamese.account_encodings(encodings, owner, 2)
+    return float(siamese.score_account_encodings(model, a[None], b[None])[0])
+
+
+def read_table(path, columns):
+    """A CSV whose header holds `columns` (others kept), read by data.read_csv's rules.
+
+    data.read_csv knows two formats, told apart by their header (pairs, tweets).
+    Here the tweets format's columns are `columns` for the call and pairs are
+    never detected, so every other rule and one-line error is data.read_csv's:
+    BOM, line endings, bad bytes, quotes, blank lines, spreadsheet row numbers.
+    Returns a frame of str columns plus `row`.
+    """
+    from unittest import mock
+
+    wanted = ",".join(columns)
+    never = ("\0text_a", "\0text_b", "\0same_author")  # no header holds these
+    with mock.patch.object(data, "PAIRS_COLUMNS", never), mock.patch.object(data, "TWEETS_COLUMNS", tuple(columns)):
+        try:
+            _, frame = data.read_csv(path, require_labels=False, keep_columns=True)
+        except data.DataError as error:
+            message = str(error)
+            # Header messages name data.py's two formats: name this file's.
+            fixed = message.replace("the header author,text or text_a,text_b,same_author", f"the header {wanted}")
+            fixed = fixed.replace("a tweets file needs", "this file needs")
+            if fixed == message:
+                raise
+            raise data.DataError(fixed) from None
+    return frame
+
+
+def read_accounts(path):
+    """An author,text CSV as accounts: (names (n,) object array, owner (N,) ints, texts list of N).
+
+    Accounts come in the order of their first tweet. Empty texts are skipped
+    with a note on stderr; an empty author is an error.
+    """
+    import numpy as np
+    import pandas as pd
+
+    kind, frame = data.read_csv(path, require_labels=False)
+    if kind != "tweets":
+        raise data.DataError("--accounts reads tweets; expected columns author,text", path, row=1)
+    frame, note = data.drop_empty_texts(frame, ["text"], path)
+    if note:
+        print(f"predict.py: {note}", file=sys.stderr)
+    no_author = frame["author"].str.strip().eq("").to_numpy()
+    if no_author.any():
+        row = int(frame["row"].to_numpy()[np.argmax(no_author)])
+        raise data.DataError("empty author; every tweet needs the account it belongs to", path, row, "author")
+    owner, names = pd.factorize(frame["author"], sort=False)
+    if len(names) < 2:
+        raise data.DataError(f"{len(names)} account(s) with tweets; linking needs two or more", path)
+    return np.asarray(names, dtype=object), owner, frame["text"].tolist()
+
+
+def link_pairs(weights, encodings, top=None, progress=False):
+    """Scored account pairs, as index arrays (i, j, score).
+
+    Without `top`: every unordered pair (i < j) once, highest score first (ties in (i, j) order).
+    With `top` K: for each i in order, its K best j != i (all n - 1 if fewer),
+    best first (ties by j). Scores from model.pair_score_blocks (numpy, all pairs a block at a time).
+    """
+    import numpy as np
+
+    import model as siamese
+
+    n = len(encodings)
+    bar = _progress(n, "accounts") if progress else None
+    first, second, scores = [], [], []
+    for start, block in siamese.pair_score_blocks(weights, encodings):
+        rows = np.arange(start, start + len(block))
+        if top is None:
+            r, c = np.nonzero(np.arange(n)[None, :] > rows[:, None])
+            first.append(rows[r]), second.append(c), scores.append(block[r, c])
+        else:
+            k = min(top, n - 1)
+            block[np.arange(len(rows)), rows] = -np.inf  # an account is not its own match
+            best = np.argpartition(-block, k - 1, axis=1)[:, :k]
+            values = np.take_along_axis(block, best, axis=1)
+            order = np.lexsort((best, -values), axis=1)
+            first.append(np.repeat(rows, k))
+            second.append(np.take_along_axis(best, order, axis=1).ravel())
+            scores.append(np.take_along_axis(values, order, axis=1).ravel())
+        _advance(bar, start + len(block))
+    first, second, scores = (np.concatenate(part) for part in (first, second, scores))
+    if top is None:
+        order = np.argsort(-scores, kind="stable")
+        first, second, scores = first[order], second[order], scores[order]
+    return first, second, scores
+
+
+def read_listed_pairs(path, names, accounts_path):
+    """An account_a,account_b CSV (other columns kept) as (frame without `row`, i, j) indices into `names`."""
+    import numpy as np
+
+    frame = read_table(path, ("account_a", "account_b"))
+    cells = frame.drop(columns="row")
+    frame = frame[(cells != "").to_numpy().any(axis=1)]  # a blank line names no pair
+    index = {name: number for number, name in enumerate(names)}
+    found = []
+    for column in ("account_a", "account_b"):
+        values = frame[column].to_numpy()
+        positions = np.array([index.get(value, -1) for value in values], dtype=np.int64)
+        if (positions < 0).any():
+            at = int(np.argmax(positions < 0))
+            raise data.DataError(
+                f"no account {data._show(values[at])} in {accounts_path}",
+                path,
+                int(frame["row"].to_numpy()[at]),
+                column,
+            )
+        found.append(positions)
+    return frame.drop(columns="row").reset_index(drop=True), found[0], found[1]
+
+
+def write_csv(frame, out, what="scores"):
+    """frame to `out` atomically (temp file + os.replace), or to stdout when out is None."""
+    if out is None:
+        frame.to_csv(sys.stdout, index=False, float_format="%.6f")
+        return
+    tmp = f"{out}.tmp-{os.getpid()}"
+    try:
+        frame.to_csv(tmp, index=False, float_format="%.6f")
+        os.replace(tmp, out)  # never a half-written file
+    except OSError as error:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise data.DataError(f"cannot write the {what} ({error.strerror or error})", out) from None
+
+
+def embedding_index_path(out):
+    """OUT.npy -> OUT.csv: the index written beside an --embed array."""
+    return out[: -len(".npy")] + ".csv"
+
+
+def write_embedding(out, array, index):
+    """array (n, units) float32 to OUT.npy and `index` (a frame of n rows) to OUT.csv, each atomically."""
+    import numpy as np
+
+    index_path = embedding_index_path(out)
+    tmps = [f"{path}.tmp-{os.getpid()}" for path in (out, index_path)]
+    try:
+        with open(tmps[0], "wb") as f:
+            np.save(f, np.asarray(array, "float32"))
+        index.to_csv(tmps[1], index=False)
+        os.replace(tmps[0], out)
+        os.replace(tmps[1], index_path)
+    except OSError as error:
+        for tmp in tmps:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        raise data.DataError(f"cannot write the encodings ({error.strerror or error})", out) from None
+
+
+def link_accounts(model, alphabet, path, out=None, top=None, pairs_path=None, embed=None, progress=None):
+    """--accounts: link the accounts of an author,text CSV; returns (rows written, accounts)."""
+    import numpy as np
+    import pandas as pd
+
+    import model as siamese
+
+    progress = sys.stderr.isatty() if progress is None else progress
+    names, owner, texts = read_accounts(path)
+    counts = np.bincount(owner, minlength=len(names))
+    listed = read_listed_pairs(pairs_path, names, path) if pairs_path else None  # its errors before the work
+    accounts = siamese.account_encodings(encode_texts(model, alphabet, texts, progress), owner, len(names))
+    if embed:
+        index = pd.DataFrame({"row": np.arange(len(names)), "account": names, "tweets": counts})
+        write_embedding(embed, accounts, index)
+        return len(names), len(names)
+    weights = siamese.head_weights(model)
+    if listed is not None:
+        result, first, second = listed
+        result["score"] = siamese.numpy_head_scores(weights, accounts[first], accounts[second])
+    else:
+        first, second, scores = link_pairs(weights, accounts, top, progress)
+        result = pd.DataFrame({"account_a": names[first], "account_b": names[second], "score": scores})
+    result["tweets_a"], result["tweets_b"] = counts[first], counts[second]
+    write_csv(result, out)
+    return len(result), len(names)
+
+
+def embed_tweets(model, alphabet, path, out, progress=None):
+    """--embed without --accounts: one encoding per tweet of a text or author,text CSV; returns the count."""
+    import numpy as np
+
+    progress = sys.stderr.isatty() if progress is None else progress
+    frame = read_table(path, ("text",))
+    frame, note = data.drop_empty_texts(frame, ["text"], path)
+    if note:
+        print(f"predict.py: {note}", file=sys.stderr)
+    if not len(frame):
+        raise data.DataError("no tweets to encode", path)
+    encodings = encode_texts(model, alphabet, frame["text"].tolist(), progress)
+    index = frame[[column for column in ("author", "text") if column in frame.columns]].reset_index(drop=True)
+    index.insert(0, "row", np.arange(len(index)))
+    write_embedding(out, encodings, index)
+    return len(index)
 
 
 def score_csv(model, alphabet, path, out):
@@ -177,7 +434,12 @@ def score_csv(model, alphabet, path, out):
 
     kind, frame = data.read_csv(path, require_labels=False, keep_columns=True)
     if kind != "pairs":
-        raise data.DataError("predict.py scores pairs; expected columns text_a,text_b", path, row=1)
+        raise data.DataError(
+            "predict.py scores pairs; expected columns text_a,text_b "
+            "(an author,text file: add --accounts to link its accounts, or --embed OUT.npy)",
+            path,
+            row=1,
+        )
     empty = {column: frame[column].str.strip().eq("").to_numpy() for column in ("text_a", "text_b")}
     bad = empty["text_a"] | empty["text_b"]
     bad_rows = np.flatnonzero(bad)
@@ -188,9 +450,9 @@ def score_csv(model, alphabet, path, out):
     if len(bad_rows) > 10:
         print(f"predict.py: {path}: {len(bad_rows)} rows not scored in all", file=sys.stderr)
     good = frame[~bad]
-    max_len, _ = siamese.input_geometry(model)
-    a = data.encode(good["text_a"].tolist(), alphabet, max_len, progress=len(good) > 100_000)
-    b = data.encode(good["text_b"].tolist(), alphabet, max_len, progress=len(good) > 100_000)
+    max_len, size = siamese.input_geometry(model)  # size: a run's alphabet may be smaller than 256
+    a = data.encode(good["text_a"].tolist(), alphabet, max_len, size, progress=len(good) > 100_000)
+    b = data.encode(good["text_b"].tolist(), alphabet, max_len, size, progress=len(good) > 100_000)
     if a.truncated or b.truncated:
         print(f"predict.py: truncated {a.truncated + b.truncated} text(s) to {max_len} characters", file=sys.stderr)
     scores = np.full(len(frame), np.nan)
@@ -198,30 +460,38 @@ def score_csv(model, alphabet, path, out):
         scores[~bad] = siamese.score_pairs(model, a.codes, a.lengths, b.codes, b.lengths)
     result = frame.drop(columns="row")
     result["score"] = scores
+    write_csv(result, out)
     if out is None:
-        result.to_csv(sys.stdout, index=False, float_format="%.6f")
         return None
-    tmp = f"{out}.tmp-{os.getpid()}"
-    try:
-        result.to_csv(tmp, index=False, float_format="%.6f")
-        os.replace(tmp, out)  # never a half-written scores file
-    except OSError as error:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise data.DataError(f"cannot write the scores ({error.strerror or error})", out) from None
     return int((~bad).sum())
 
 
 def main(argv):
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", help="a finished run folder, e.g. runs/2026-11-26_170512")
-    parser.add_argument("pairs_csv", nargs="?", help="CSV with columns text_a,text_b (others are kept)")
+    parser.add_argument(
+        "pairs_csv", nargs="?", metavar="csv",
+        help="CSV with columns text_a,text_b (others are kept); author,text with --accounts; text with --embed",
+    )
     parser.add_argument("-o", "--out", help="where to write the scored CSV (default: standard output)")
     parser.add_argument("--a", action="append", help="a tweet of side a (repeat for an account)")
     parser.add_argument("--b", action="append", help="a tweet of side b (repeat for an account)")
+    parser.add_argument(
+        "--accounts", action="store_true",
+        help="the CSV is author,text: score pairs of accounts (each author's tweets), not of tweets",
+    )
+    parser.add_argument("--top", type=int, metavar="K", help="with --accounts: each account's K best matches only")
+    parser.add_argument(
+        "--pairs", metavar="FILE", help="with --accounts: score only the account_a,account_b pairs of FILE"
+    )
+    parser.add_argument(
+        "--embed", metavar="OUT.npy",
+        help="write encodings (float32) to OUT.npy and an index to OUT.csv instead of scores: "
+        "one per account with --accounts, else one per tweet",
+    )
     args = parser.parse_args(argv)
     if bool(args.pairs_csv) == bool(args.a or args.b):
-        parser.error("give either a pairs CSV or --a and --b")
+        parser.error("give either a CSV or --a and --b")
     if not args.pairs_csv and not (args.a and args.b):
         parser.error("give at least one --a and one --b")
     for side in ("a", "b"):
@@ -229,11 +499,37 @@ def main(argv):
             if not text.strip():
                 parser.error(f"--{side} number {number} is an empty text; give a tweet")
     if args.out and not args.pairs_csv:
-        parser.error("-o/--out goes with a pairs CSV; --a/--b print one score")
-    if args.out and not os.path.isdir(os.path.dirname(args.out) or "."):
-        parser.error(f"-o {args.out}: the folder {os.path.dirname(args.out)} does not exist")
+        parser.error("-o/--out goes with a CSV; --a/--b print one score")
+    if (args.accounts or args.embed) and not args.pairs_csv:
+        parser.error("--accounts and --embed read a CSV, not --a/--b")
+    if (args.top is not None or args.pairs) and not args.accounts:
+        parser.error("--top and --pairs go with --accounts")
+    if args.top is not None and args.pairs:
+        parser.error("give --top or --pairs, not both")
+    if args.top is not None and args.top < 1:
+        parser.error(f"--top {args.top}: give 1 or more")
+    if args.embed and (args.out or args.top is not None or args.pairs):
+        parser.error("--embed writes encodings, not scores: leave out -o, --top and --pairs")
+    if args.embed and not args.embed.endswith(".npy"):
+        parser.error(f"--embed {args.embed}: give a file name ending in .npy")
+    for flag, path in (("-o", args.out), ("--embed", args.embed)):
+        if path and not os.path.isdir(os.path.dirname(path) or "."):
+            parser.error(f"{flag} {path}: the folder {os.path.dirname(path)} does not exist")
+    if args.embed:
+        inputs = {os.path.realpath(path) for path in (args.pairs_csv, args.pairs) if path}
+        if os.path.realpath(embedding_index_path(args.embed)) in inputs:
+            parser.error(f"--embed {args.embed} would overwrite {embedding_index_path(args.embed)} (its index); name it otherwise")
     model, alphabet = load_run(args.run_dir)
-    if args.pairs_csv:
+    if args.accounts:
+        rows, accounts = link_accounts(model, alphabet, args.pairs_csv, args.out, args.top, args.pairs, args.embed)
+        if args.embed:
+            print(f"encoded {accounts} accounts: {args.embed}, index {embedding_index_path(args.embed)}")
+        elif args.out:
+            print(f"linked {accounts} accounts, {rows} rows: {args.out}")
+    elif args.embed:
+        tweets = embed_tweets(model, alphabet, args.pairs_csv, args.embed)
+        print(f"encoded {tweets} tweets: {args.embed}, index {embedding_index_path(args.embed)}")
+    elif args.pairs_csv:
         scored = score_csv(model, alphabet, args.pairs_csv, args.out)
         if args.out:
             print(f"scored {scored} pairs: {args.out}")
