@@ -117,10 +117,11 @@ def _run_scan(x, recurrent_kernel, units, sequences=False):
 
     def step(carry, x_t):
         h, c, _, _ = _step(x_t, carry[0], carry[1], recurrent_kernel, units)
-        return (h, c), h
+        # TensorFlow's scan wants each step's output shaped like the carry.
+        return (h, c), ((h, c) if sequences else None)
 
-    (h, _), hs = ops.scan(step, (zeros, zeros), x)
-    return hs if sequences else h
+    (h, _), states = ops.scan(step, (zeros, zeros), x)
+    return states[0] if sequences else h
 
 
 # ---------------------------------------------------------------------------
