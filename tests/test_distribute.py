@@ -1,5 +1,6 @@
 """Data parallelism: 2 simulated CPU devices train like one device."""
 
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -24,9 +25,12 @@ def train(out_dir, name, *extra):
     return result.stdout, pd.read_csv(os.path.join(out_dir, name, "history.csv"))
 
 
+@pytest.mark.slow
 def test_two_devices_give_the_one_device_loss_curve(tmp_path):
-    _, one = train(str(tmp_path), "one")
-    stdout, two = train(str(tmp_path), "two", "--cpu-devices", "2")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:  # 2 cores: the two runs at once
+        first = pool.submit(train, str(tmp_path), "one")
+        second = pool.submit(train, str(tmp_path), "two", "--cpu-devices", "2")
+        (_, one), (stdout, two) = first.result(), second.result()
     assert "data parallel over 2 devices: 16 pairs each per batch" in stdout
     for column in ("loss", "val_loss", "accuracy", "val_auc"):
         assert two[column].tolist() == pytest.approx(one[column].tolist(), abs=1e-5), column

@@ -1,9 +1,10 @@
 """train.py on a glob of CSV shards: through tweet_cache's on-disk cache, reused by the next run.
 
-Three tiny training runs (two at a time, so about a minute on 2 cores):
+Three tiny training runs and one that stops at a bad row (two at a time, so about a minute on 2 cores):
   shards     --data 'SHARDS/part-*.csv'   builds OUT_DIR/.cache/<key>/
   again      the same command              reuses it, reads no CSV
   in_memory  --data whole.csv              the shards' rows in one small file: data.load_corpus
+  bad_row    --data 'BROKEN/part-*.csv'    a shard with a Latin-1 row: one line naming it
 """
 
 import concurrent.futures
@@ -63,6 +64,18 @@ def stamps(folder):
     return {name: os.stat(os.path.join(folder, name)).st_mtime_ns for name in sorted(os.listdir(folder))}
 
 
+def broken_shards(folder):
+    """The shards of synthetic_rows() in `folder`, row 7 of the second not UTF-8: (glob pattern, that shard)."""
+    pattern = write_shards(folder, synthetic_rows())
+    second = os.path.join(folder, "part-01.csv")
+    with open(second, "rb") as f:
+        lines = f.read().split(b"\n")
+    lines[6] = b"user_001,caf\xe9 au lait"  # row 7 of the shard: Latin-1, not UTF-8
+    with open(second, "wb") as f:
+        f.write(b"\n".join(lines))
+    return pattern, second
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = str(tmp_path_factory.mktemp("train_cache"))
@@ -70,6 +83,8 @@ def runs(tmp_path_factory):
     pattern = write_shards(os.path.join(tmp, "shards"), rows)
     whole = write_csv(os.path.join(tmp, "whole.csv"), ["author", "text"], rows)
     out = os.path.join(tmp, "runs")
+    broken, second = broken_shards(os.path.join(tmp, "broken"))
+    broken_out = os.path.join(tmp, "broken_runs")
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         shards = pool.submit(train, "--data", pattern, "--out-dir", out, "--run-name", "shards")
         in_memory = pool.submit(train, "--data", whole, "--out-dir", out, "--run-name", "in_memory")
@@ -79,13 +94,16 @@ def runs(tmp_path_factory):
         assert len(caches) == 1, caches  # one cache folder, no partial build left
         cache = os.path.join(out, ".cache", caches[0])
         before = stamps(cache)
-        results["again"] = pool.submit(train, "--data", pattern, "--out-dir", out, "--run-name", "again").result()
-        results["in_memory"] = in_memory.result()
+        again = pool.submit(train, "--data", pattern, "--out-dir", out, "--run-name", "again")
+        bad_row = pool.submit(train, "--data", broken, "--out-dir", broken_out)
+        results["again"], results["in_memory"] = again.result(), in_memory.result()
     for name, result in results.items():
         assert result.returncode == 0, (name, result.stderr[-3000:])
-    return {"results": results, "out": out, "cache": cache, "stamps": before, "pattern": pattern}
+    return {"results": results, "out": out, "cache": cache, "stamps": before, "pattern": pattern,
+            "bad_row": (bad_row.result(), second, broken_out)}
 
 
+@pytest.mark.slow
 def test_a_glob_of_shards_trains_through_the_cache(runs):
     result, out = runs["results"]["shards"], runs["out"]
     run_dir = os.path.join(out, "shards")
@@ -104,6 +122,7 @@ def test_a_glob_of_shards_trains_through_the_cache(runs):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_the_second_run_reuses_the_cache_and_trains_the_same(runs):
     result, cache = runs["results"]["again"], runs["cache"]
     assert f"cache: reused {cache}" in result.stdout and "cache: built" not in result.stdout
@@ -115,6 +134,7 @@ def test_the_second_run_reuses_the_cache_and_trains_the_same(runs):
         assert again[key] == first[key], key
 
 
+@pytest.mark.slow
 def test_one_csv_in_memory_gives_the_split_and_metrics_of_its_shards(runs):
     """The in-memory path (data.py) and the cache path on the same rows: the same run.
 
@@ -135,17 +155,9 @@ def test_one_csv_in_memory_gives_the_split_and_metrics_of_its_shards(runs):
         assert one[key] == sharded[key], key
 
 
-def test_a_bad_row_in_the_second_shard_is_one_line_naming_shard_row_and_column(tmp_path):
-    rows = synthetic_rows()
-    pattern = write_shards(str(tmp_path / "shards"), rows)
-    second = os.path.join(str(tmp_path / "shards"), "part-01.csv")
-    with open(second, "rb") as f:
-        lines = f.read().split(b"\n")
-    lines[6] = b"user_001,caf\xe9 au lait"  # row 7 of the shard: Latin-1, not UTF-8
-    with open(second, "wb") as f:
-        f.write(b"\n".join(lines))
-    out = str(tmp_path / "runs")
-    result = train("--data", pattern, "--out-dir", out)
+@pytest.mark.slow
+def test_a_bad_row_in_the_second_shard_is_one_line_naming_shard_row_and_column(runs):
+    result, second, out = runs["bad_row"]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     lines = [line for line in result.stderr.splitlines() if line.strip() and not TF_LOG.match(line)]
     assert result.returncode == 1
