@@ -13,6 +13,7 @@ processes joined by keras.distribution.initialize() (the multi-host recipe of
 the README, on one machine), gives the one-device loss curve.
 """
 
+import concurrent.futures
 import importlib.util
 import json
 import os
@@ -23,6 +24,8 @@ import sys
 import pandas as pd
 import pytest
 from conftest import REPO
+
+pytestmark = pytest.mark.slow  # every test reads a train.py run made in a process of its own
 
 BACKENDS = [
     pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec(name) is None, reason=f"{name} not installed"))
@@ -67,11 +70,48 @@ def finish(process, timeout=300):
     return stdout
 
 
+def two_processes(out_dir):
+    """The tiny JAX run as 2 processes joined by keras.distribution.initialize(): their stdouts."""
+    address = f"localhost:{free_port()}"
+    processes = [
+        train("jax", out_dir, "hosts", env=environment(
+            "jax",
+            KERAS_DISTRIBUTION_JOB_ADDRESSES=address,
+            KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+            KERAS_DISTRIBUTION_PROCESS_ID=str(pid),
+        ))
+        for pid in (0, 1)
+    ]
+    try:
+        return [finish(process) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def parallel_runs(tmp_path_factory):
+    """The JAX data-parallel runs, started in the background as soon as this module needs a run:
+    {"two": (folder, Future of stdout)} on 2 simulated devices, {"hosts": (folder, Future of the
+    2 processes' stdouts)}. One at a time, beside the one-device run: 2 cores."""
+    if importlib.util.find_spec("jax") is None:
+        yield {}
+        return
+    two_dir, hosts_dir = tmp_path_factory.mktemp("jax_two"), tmp_path_factory.mktemp("jax_hosts")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        # XLA_FLAGS=--xla_force_host_platform_device_count=2
+        two = pool.submit(lambda: finish(train("jax", two_dir, "two", "--cpu-devices", "2")))
+        hosts = pool.submit(two_processes, hosts_dir)
+        yield {"two": (two_dir, two), "hosts": (hosts_dir, hosts)}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, parallel_runs):
     """{backend: (run folder, train.py's stdout, the probe's report)}, made on first use.
 
     train.py runs as if TensorFlow were not installed, as on many JAX and torch machines.
+    Asking for it starts the JAX data-parallel runs too (parallel_runs), beside this one.
     """
     done = {}
 
@@ -150,12 +190,13 @@ def metrics_of(run_dir):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
-def test_jax_two_devices_give_the_one_device_loss_curve(runs, tmp_path):
+def test_jax_two_devices_give_the_one_device_loss_curve(runs, parallel_runs):
     one_dir = runs("jax")[0]
-    stdout = finish(train("jax", tmp_path, "two", "--cpu-devices", "2"))  # XLA_FLAGS=--xla_force_host_platform_device_count=2
+    two_dir, stdout = parallel_runs["two"]
+    stdout = stdout.result()
     assert "data parallel over 2 devices: 16 pairs each per batch" in stdout
-    assert_same_curve(history(tmp_path / "two"), history(one_dir))
-    assert metrics_of(tmp_path / "two")["test"]["auc"] == pytest.approx(metrics_of(one_dir)["test"]["auc"], abs=1e-5)
+    assert_same_curve(history(two_dir / "two"), history(one_dir))
+    assert metrics_of(two_dir / "two")["test"]["auc"] == pytest.approx(metrics_of(one_dir)["test"]["auc"], abs=1e-5)
 
 
 def free_port():
@@ -165,28 +206,14 @@ def free_port():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
-def test_jax_two_processes_give_the_one_device_loss_curve(runs, tmp_path):
+def test_jax_two_processes_give_the_one_device_loss_curve(runs, parallel_runs):
     """The README's multi-host recipe on one machine: 2 processes, 1 CPU device each, gloo collectives."""
     one_dir = runs("jax")[0]
-    address = f"localhost:{free_port()}"
-    processes = [
-        train("jax", tmp_path, "hosts", env=environment(
-            "jax",
-            KERAS_DISTRIBUTION_JOB_ADDRESSES=address,
-            KERAS_DISTRIBUTION_NUM_PROCESSES="2",
-            KERAS_DISTRIBUTION_PROCESS_ID=str(pid),
-        ))
-        for pid in (0, 1)
-    ]
-    try:
-        outputs = [finish(process) for process in processes]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
+    hosts_dir, outputs = parallel_runs["hosts"]
+    outputs = outputs.result()
     assert "data parallel over 2 devices" in outputs[0] and "test: AUC" in outputs[0]
     assert "process 1: training done" in outputs[1] and "test: AUC" not in outputs[1]
-    assert_same_curve(history(tmp_path / "hosts"), history(one_dir))
-    assert metrics_of(tmp_path / "hosts")["test"]["auc"] == pytest.approx(metrics_of(one_dir)["test"]["auc"], abs=1e-5)
+    assert_same_curve(history(hosts_dir / "hosts"), history(one_dir))
+    assert metrics_of(hosts_dir / "hosts")["test"]["auc"] == pytest.approx(metrics_of(one_dir)["test"]["auc"], abs=1e-5)
     # Only process 0 wrote a run; process 1's training state is gone.
-    assert sorted(os.listdir(tmp_path)) == ["hosts"]
+    assert sorted(os.listdir(hosts_dir)) == ["hosts"]

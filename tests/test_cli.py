@@ -1,5 +1,6 @@
 """End to end through the command line: train.py, then predict.py on its run folder."""
 
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -33,14 +34,33 @@ def tiny_csv(folder):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One tiny training run shared by the tests below: (run_dir, stdout)."""
+def training(tmp_path_factory):
+    """This module's two training runs, started at once (2 cores): {name: (run_dir, Future of the process)}.
+
+    "tiny" is shared by the tests below; "bf16" is the --precision mixed_bfloat16 run.
+    """
     tmp = tmp_path_factory.mktemp("cli")
-    result = run("train.py", "--data", tiny_csv(tmp), "--out-dir", str(tmp / "runs"), "--run-name", "tiny", *TINY)
+    csv_path = tiny_csv(tmp)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        yield {
+            "tiny": (str(tmp / "runs" / "tiny"), pool.submit(
+                run, "train.py", "--data", csv_path, "--out-dir", str(tmp / "runs"), "--run-name", "tiny", *TINY)),
+            "bf16": (tmp / "bf16", pool.submit(
+                run, "train.py", "--data", csv_path, "--out-dir", str(tmp), "--run-name", "bf16",
+                *TINY, "--pretrain-epochs", "0", "--precision", "mixed_bfloat16")),
+        }
+
+
+@pytest.fixture(scope="module")
+def trained(training):
+    """One tiny training run shared by the tests below: (run_dir, stdout)."""
+    run_dir, process = training["tiny"]
+    result = process.result()
     assert result.returncode == 0, result.stderr[-3000:]
-    return str(tmp / "runs" / "tiny"), result.stdout
+    return run_dir, result.stdout
 
 
+@pytest.mark.slow
 def test_train_writes_a_complete_run_folder(trained):
     run_dir, stdout = trained
     for name in ("model.keras", "alphabet.json", "metrics.json", "history.csv", "plots.png", "config.json"):
@@ -53,6 +73,7 @@ def test_train_writes_a_complete_run_folder(trained):
     assert history["epoch"].tolist() == [0, 1] and "val_auc" in history
 
 
+@pytest.mark.slow
 def test_metrics_json_holds_the_pan_suite_for_validation_and_test(trained):
     run_dir, _ = trained
     with open(os.path.join(run_dir, "metrics.json")) as f:
@@ -66,10 +87,13 @@ def test_metrics_json_holds_the_pan_suite_for_validation_and_test(trained):
     assert report["best_epoch"] in (1, 2)
 
 
+@pytest.mark.slow
 def test_predict_one_pair_prints_a_symmetric_probability(trained):
     run_dir, _ = trained
-    ab = run("predict.py", run_dir, "--a", "note 1 about b things!!!", "--b", "note 9 lol")
-    ba = run("predict.py", run_dir, "--a", "note 9 lol", "--b", "note 1 about b things!!!")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        ab = pool.submit(run, "predict.py", run_dir, "--a", "note 1 about b things!!!", "--b", "note 9 lol")
+        ba = pool.submit(run, "predict.py", run_dir, "--a", "note 9 lol", "--b", "note 1 about b things!!!")
+        ab, ba = ab.result(), ba.result()
     assert ab.returncode == 0, ab.stderr[-2000:]
     assert 0.0 <= float(ab.stdout) <= 1.0
     assert ab.stdout == ba.stdout
@@ -92,6 +116,7 @@ def test_predict_chooses_numpy_for_a_few_tweets_and_jax_for_a_csv(monkeypatch, a
     assert os.environ == {"KERAS_BACKEND": "torch"}  # asked for: obeyed, nothing else set
 
 
+@pytest.mark.slow
 def test_predict_without_a_backend_scores_like_tensorflow(trained, tmp_path):
     """No KERAS_BACKEND: --a/--b on numpy (nothing compiled), a CSV on JAX (its cache filled); TensorFlow's scores."""
     pytest.importorskip("jax")
@@ -101,9 +126,10 @@ def test_predict_without_a_backend_scores_like_tensorflow(trained, tmp_path):
     base.update(TF_CPP_MIN_LOG_LEVEL="3", XDG_CACHE_HOME=str(tmp_path / "cache"))
     cache = tmp_path / "cache" / "siamese-tweets" / "jax"
     one_pair = [run_dir, "--a", "note 1 about b things!!!", "--b", "x :)"]
-    scores = {}
-    for backend in (None, "tensorflow"):
+
+    def score(backend):  # one pair, then the CSV, on this backend; the JAX cache looked at after each
         env = base if backend is None else {**base, "KERAS_BACKEND": backend}
+        scores = {}
         for name, args in (("pair", one_pair), ("csv", [run_dir, pairs, "-o", str(tmp_path / f"{backend}.csv")])):
             done = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), *args],
                                   capture_output=True, text=True, env=env, timeout=600)
@@ -114,11 +140,18 @@ def test_predict_without_a_backend_scores_like_tensorflow(trained, tmp_path):
             else:
                 scores[backend, name] = pd.read_csv(tmp_path / f"{backend}.csv")["score"].tolist()
                 assert backend is not None or os.listdir(cache), "the CSV ran without JAX's compilation cache"
+        return scores
+
+    # The two backends at once (2 cores): TensorFlow's runs neither read nor write JAX's cache.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        default, tensorflow = pool.submit(score, None), pool.submit(score, "tensorflow")
+        scores = {**default.result(), **tensorflow.result()}
     assert scores[None, "pair"] == pytest.approx(scores["tensorflow", "pair"], abs=2e-4)  # printed to 4 decimals
     assert scores[None, "csv"] == pytest.approx(scores["tensorflow", "csv"], abs=2e-6)  # written to 6
     assert scores[None, "pair"][0] == pytest.approx(scores[None, "csv"][0], abs=2e-4)
 
 
+@pytest.mark.slow
 def test_predict_csv_keeps_rows_in_order_and_adds_score(trained, tmp_path):
     run_dir, _ = trained
     rows = [("x!!!", "y!!!", "keep1"), ("a lol", "b :)", "keep2"), ("x!!!", "y!!!", "keep3")]
@@ -133,6 +166,7 @@ def test_predict_csv_keeps_rows_in_order_and_adds_score(trained, tmp_path):
     assert scored["score"].between(0, 1).all()
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs_on_a_run_folder(trained):
     run_dir, _ = trained
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
@@ -149,6 +183,7 @@ def test_readme_python_example_runs_on_a_run_folder(trained):
     assert scores == pytest.approx((card + flipped) / 2, abs=1e-5)  # card_model.keras holds the same weights
 
 
+@pytest.mark.slow
 def test_the_trained_lstm_skips_common_padding_on_this_cpu(trained):
     """train.py builds CodeLSTM(skip_padding=True) when no accelerator is visible (a GPU gets False)."""
     import zipfile
@@ -161,15 +196,15 @@ def test_the_trained_lstm_skips_common_padding_on_this_cpu(trained):
     assert lstm[0]["config"]["skip_padding"] is True
 
 
-def test_a_mixed_bfloat16_run_saves_a_bf16_model_with_float32_weights_that_predicts(tmp_path):
+@pytest.mark.slow
+def test_a_mixed_bfloat16_run_saves_a_bf16_model_with_float32_weights_that_predicts(training):
     """--precision mixed_bfloat16 (PRECISION): the run trains, and its saved model keeps the policy."""
     import keras
 
     import code_lstm  # noqa: F401  (registers CodeLSTM for loading)
 
-    run_dir = tmp_path / "bf16"
-    result = run("train.py", "--data", tiny_csv(tmp_path), "--out-dir", str(tmp_path), "--run-name", "bf16",
-                 *TINY, "--pretrain-epochs", "0", "--precision", "mixed_bfloat16")
+    run_dir, process = training["bf16"]  # train.py ... --pretrain-epochs 0 --precision mixed_bfloat16
+    result = process.result()
     assert result.returncode == 0, result.stderr[-3000:]
     saved = keras.models.load_model(run_dir / "model.keras")
     lstm = saved.get_layer("shared_lstm")
