@@ -327,6 +327,7 @@ def cli(tmp_path_factory):
     return {"results": results, "paths": paths, "cases": {**train_cases, **predict_cases}, "scores": scores}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", TRAIN_CASES + PREDICT_CASES)
 def test_bad_input_is_one_clear_line_and_a_failing_exit_code(cli, case, request):
     case_id = request.node.callspec.id
@@ -334,6 +335,7 @@ def test_bad_input_is_one_clear_line_and_a_failing_exit_code(cli, case, request)
     assert_one_line_error(cli["results"][case_id], script, parts, returncode)
 
 
+@pytest.mark.slow
 def test_predict_scores_the_good_rows_and_reports_the_bad_ones(cli):
     result = cli["results"]["predict-bad-rows"]
     assert result.returncode == 0, result.stderr[-3000:]
@@ -353,6 +355,7 @@ def test_predict_scores_the_good_rows_and_reports_the_bad_ones(cli):
     assert all(0 <= float(score[i]) <= 1 for i in (0, 2, 5))
 
 
+@pytest.mark.slow
 def test_the_tiny_run_trained_without_traceback(cli):
     result = cli["results"]["train-tiny"]
     assert "Traceback" not in result.stderr
@@ -547,6 +550,7 @@ def test_encode_survives_every_text_of_the_corpus():
         assert (encoded.lengths == np.minimum(frame["text"].str.len(), 280)).all(), name
 
 
+@pytest.mark.slow
 def test_train_help_answers_without_importing_keras():
     """`python train.py --help` lists the constants at once: no Keras/TensorFlow import first."""
     result = subprocess.run(
