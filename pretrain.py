@@ -250,7 +250,7 @@ def compile_next_character_model(language_model, optimizer):
     )
 
 
-def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
+def pretrain(corpus, config, weights_path, take=None, verbose="auto", progress=None):
     """Train the next-character model; returns its LSTM's weights [kernel, recurrent_kernel, bias].
 
     Reads PRETRAIN_EPOCHS, PRETRAIN_TWEETS_PER_EPOCH, PRETRAIN_BATCH_SIZE,
@@ -259,6 +259,8 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
     read instead of training again; else they are written there, atomically.
     Until then Keras' BackupAndRestore keeps the last finished epoch in
     BACKUP_DIR beside it, and a run stopped mid-way goes on from there.
+    progress: (epochs, steps per epoch, first epoch, tweets per epoch) -> a
+    Keras callback that prints the run's progress (train.py's), or None.
     """
     tweets = training_tweets(corpus)
     # Every step, padding included: the siamese LSTM starts each tweet from the state its
@@ -297,6 +299,8 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto"):
         keras.callbacks.LambdaCallback(on_train_batch_end=run_folder.raise_if_interrupted),  # a lost Ctrl-C
         keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),  # restores weights, optimizer, epoch
     ]
+    if progress is not None:
+        callbacks.append(progress(epochs, batches.steps_per_epoch, first_epoch, len(batches.tweets(first_epoch))))
     language_model.fit(
         batches, steps_per_epoch=batches.steps_per_epoch, epochs=epochs, shuffle=False, callbacks=callbacks,
         verbose=verbose,

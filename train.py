@@ -252,7 +252,15 @@ def main(argv):
     # from its weights. It lifts test AUC on unseen authors (docs/quality.md).
     lstm_weights = None
     if config["PRETRAIN_EPOCHS"] > 0:
-        lstm_weights = pretrain.pretrain(corpus, config, run.path(pretrain.WEIGHTS_FILE), take, run.verbose)
+        def pretraining_progress(epochs, steps, first_epoch, tweets_per_epoch):
+            later = progress.pair_training_estimate(config, tweets_per_epoch)
+            return progress.PhaseProgress(
+                "pretraining", epochs, steps, first_epoch, later, then=f"{config['EPOCHS']} epochs of pair training"
+            )
+
+        lstm_weights = pretrain.pretrain(
+            corpus, config, run.path(pretrain.WEIGHTS_FILE), take, run.verbose, pretraining_progress
+        )
 
     # -------------------------------------------------------------------------
     # Model: one shared LSTM on both tweets, a head, one logistic regression.
@@ -337,7 +345,8 @@ def main(argv):
     report["validation"].update(threshold=threshold, accuracy_at_threshold=val_accuracy)
     report["test"].update(threshold=threshold, accuracy_at_threshold=metrics.accuracy_at(labels[2], scores[2], threshold))
     if corpus.author_ids is not None:
-        # Account-level verification: k tweets a side, score = mean of the k×k pair scores.
+        # Account-level verification: k tweets a side; an account is the mean of its tweets'
+        # encodings, and the trained head compares two accounts (model.mean_account_scores).
         tweets, drawn = source.account_pairs(corpus, account_sizes(config), config["EVAL_PAIRS"] // 4, config["SEED"])
         # Each tweet encoded once, then paired k × k (none to encode when no k could be drawn).
         encodings = siamese.encode_tweets(net, take(corpus.codes, tweets), take(corpus.lengths, tweets)) if len(tweets) else None
@@ -348,7 +357,7 @@ def main(argv):
                 report["test_accounts"][f"k={k}"] = None
                 continue
             side_a, side_b, label = pairs
-            account_scores = siamese.score_accounts(net, encodings[side_a], encodings[side_b], head)
+            account_scores = siamese.mean_account_scores(net, encodings[side_a], encodings[side_b], head)
             report["test_accounts"][f"k={k}"] = metrics.auc(label, account_scores)
     report["best_epoch"] = best_epoch
     report["epochs"] = len(history["loss"])

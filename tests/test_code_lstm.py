@@ -33,6 +33,8 @@ def random_codes(n, max_len=MAX_LEN, seed=0, longest=None):
 # Longest tweet of the batch: every step a character somewhere, a common
 # padding prefix of 7 steps, one step only, and no character at all.
 LONGEST = [MAX_LEN, MAX_LEN - 7, 1, 0]
+# The quick loop (-m "not slow") checks the common-prefix case of each grid; the full suite all four.
+LONGEST_CASES = [pytest.param(n, marks=() if n == MAX_LEN - 7 else pytest.mark.slow) for n in LONGEST]
 
 
 def pair(units=UNITS, seed=0, skip_padding=True):
@@ -87,7 +89,7 @@ def assert_path(skip_calls, skip_padding, xla):
 
 @pytest.mark.parametrize("xla", [False, True])
 @pytest.mark.parametrize("skip_padding", [True, False])
-@pytest.mark.parametrize("longest", LONGEST)
+@pytest.mark.parametrize("longest", LONGEST_CASES)
 @pytest.mark.parametrize("training", [False, True])
 def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest, skip_padding, xla, monkeypatch):
     layer, lstm = pair(skip_padding=skip_padding)
@@ -151,7 +153,7 @@ def test_from_keras_lstm_refuses_what_it_cannot_reproduce():
             code_lstm.from_keras_lstm(lstm)
 
 
-@pytest.mark.parametrize("longest", LONGEST)
+@pytest.mark.parametrize("longest", LONGEST_CASES)
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("batch", [5, 1])
 @pytest.mark.parametrize("skip_padding", [True, False])
@@ -220,7 +222,7 @@ def outputs_and_gradients(layer, inputs, probe, training, xla):
     return numpy(out), [tf.convert_to_tensor(g).numpy() for g in grads]
 
 
-@pytest.mark.parametrize("longest", LONGEST)
+@pytest.mark.parametrize("longest", LONGEST_CASES)
 @pytest.mark.parametrize("xla", [False, True])
 @pytest.mark.parametrize("skip_padding,groups,batch", [(True, 1, 7), (False, 1, 7), (True, 2, 7), (True, 2, 1)])
 def test_return_sequences_matches_keras_lstm_outputs_and_gradients(longest, skip_padding, xla, groups, batch):
@@ -393,6 +395,7 @@ def test_mixed_bfloat16_gathers_from_float32_weights_on_every_call_path(skip_pad
     assert gathered_from and set(gathered_from) == {"float32"}, gathered_from
 
 
+@pytest.mark.slow  # 280 steps in two precisions: ~5 s a case
 @pytest.mark.parametrize("skip_padding", [True, False])
 def test_mixed_bfloat16_gradients_stay_within_1_percent_of_float32_over_280_steps(skip_padding):
     """The recurrent kernel's gradient sums one product per step: the sum runs in float32.

@@ -166,17 +166,15 @@ def test_reseeded_dropout_draws_masks_from_seed_and_epoch_alone(builder):
 ])
 def test_every_keras_lstm_leaves_jax_cudnn_to_float32(monkeypatch, backend, policy, expected):
     """JAX's cuDNN LSTM takes float32 only, and Keras 3.15 still picks it on a GPU: under a
-    16-bit policy it failed there ("Unknown output type bfloat16"). The design card's model,
-    the pretraining model and the exported card model all ask for Keras' own loop instead."""
+    16-bit policy it failed there ("Unknown output type bfloat16"). The design card's model
+    and the exported card model both ask for Keras' own loop instead (pretraining runs CodeLSTM)."""
     import code_lstm
-    import pretrain
 
     monkeypatch.setattr(keras.backend, "backend", lambda: backend)
     try:
         keras.mixed_precision.set_global_policy(policy)
         built = {
             "card": siamese.build_model(max_len=12, alphabet_size=16, units=4),
-            "pretraining": pretrain.build_next_character_model(12, 16, 4),
             "exported": code_lstm.export_core(code_lstm.build_code_model(12, 16, 4)),
         }
     finally:
