@@ -7,7 +7,7 @@ it learns (spelling, casing, punctuation, emoji, how links and mentions are
 written) is what tells people apart. So the shared LSTM reads the training
 tweets as a character language model first, and pair training starts from
 its weights. On the dev tweets this lifts test AUC at every seed measured
-(docs/quality.md, "Session 6").
+(docs/quality.md, "Why pretraining and batch 64").
 
     codes (window,) ── all but the last step ── shared_lstm ──────── next_character
                                               (CodeLSTM, every step)  Dense(alphabet, softmax) and the

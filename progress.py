@@ -17,8 +17,9 @@ import keras
 
 # Seconds to train on one tweet of a pair, over seconds to pretrain on one tweet
 # (both with their batch sizes' defaults), measured on the sample with the
-# default constants (docs/performance.md, "Pretraining"); an estimate's estimate.
-PAIR_TWEET_COST = 0.5
+# default constants on 2 AMD EPYC cores: a pretraining epoch 10 s for 6,331 tweets, a pair
+# epoch 12 s for 19,051 tweets (validation counted as a third); an estimate of an estimate.
+PAIR_TWEET_COST = 0.4
 
 
 def duration(seconds):

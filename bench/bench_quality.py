@@ -83,7 +83,7 @@ def say(*args):
 # The trainer's pairs. Training and evaluation pairs come from the functions
 # train.py itself calls (data.training_pairs, data.evaluation_pairs). The
 # account pairs are still drawn inline in train.main(); until train.py exposes
-# them (see docs/quality.md, "Refactor"), `mirror_account_pairs` copies its
+# them, `mirror_account_pairs` copies its
 # code line for line; once data.test_account_pairs / train.account_sizes exist, they win.
 
 
