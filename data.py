@@ -162,7 +162,7 @@ def _progbar(target, name):
     return keras.utils.Progbar(target, unit_name=name)
 
 
-def read_csv(path, require_labels=True, progress=None, keep_columns=False):
+def read_csv(path, require_labels=True, progress=None, keep_columns=False, columns=None):
     """Read a pairs or tweets CSV, detected by its header.
 
     pairs:  text_a,text_b,same_author   (same_author is 0 or 1)
@@ -183,6 +183,10 @@ def read_csv(path, require_labels=True, progress=None, keep_columns=False):
     Texts are otherwise kept as they are: no trimming, no Unicode normalisation;
     the literal text "NaN" is a text.
 
+    columns: a header of the caller's own instead of the two formats, e.g.
+    ("account_a", "account_b"): those columns are required, with every rule
+    above; kind is then "table".
+
     Raises DataError naming the file, row and column of the first problem:
     missing or empty file, a directory, no data rows, an unknown header or a
     missing column, a row with more fields than the header, an unclosed quote,
@@ -192,7 +196,8 @@ def read_csv(path, require_labels=True, progress=None, keep_columns=False):
     import warnings
 
     path = os.fspath(path)
-    expected = "the first row must be the header author,text or text_a,text_b,same_author"
+    formats = "author,text or text_a,text_b,same_author" if columns is None else ",".join(columns)
+    expected = f"the first row must be the header {formats}"
     if not os.path.exists(path):
         raise DataError("no such file", path)
     if os.path.isdir(path):
@@ -238,8 +243,10 @@ def read_csv(path, require_labels=True, progress=None, keep_columns=False):
     header = ",".join(frame.columns)
     if re.search(_NOT_UTF8, header):
         raise DataError(f"the header is not valid UTF-8 ({_show(header)}); save the file as UTF-8", path, row=1)
-    columns = set(frame.columns)
-    if set(PAIRS_COLUMNS[:2]) <= columns:
+    own, columns = columns, set(frame.columns)
+    if own is not None:
+        kind = "table" if columns & set(own) else None
+    elif set(PAIRS_COLUMNS[:2]) <= columns:
         kind = "pairs"
     elif set(TWEETS_COLUMNS) <= columns:
         kind = "tweets"
@@ -248,13 +255,19 @@ def read_csv(path, require_labels=True, progress=None, keep_columns=False):
     elif columns & set(TWEETS_COLUMNS):
         kind = "tweets"
     else:
+        kind = None
+    if kind is None:
         found = "a blank line" if not header.strip(",") else _show(header)
         raise DataError(f"found {found}; {expected}", path, row=1)
-    needed = TWEETS_COLUMNS if kind == "tweets" else PAIRS_COLUMNS if require_labels else PAIRS_COLUMNS[:2]
+    if own is not None:
+        needed = tuple(own)
+    else:
+        needed = TWEETS_COLUMNS if kind == "tweets" else PAIRS_COLUMNS if require_labels else PAIRS_COLUMNS[:2]
     for column in needed:
         if column not in columns:
+            which = "this file" if own is not None else f"a {kind} file"
             raise DataError(
-                f"missing column; a {kind} file needs the header {','.join(needed)}, found {_show(header)}",
+                f"missing column; {which} needs the header {','.join(needed)}, found {_show(header)}",
                 path,
                 row=1,
                 column=column,

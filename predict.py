@@ -230,30 +230,8 @@ def score_texts(model, alphabet, texts_a, texts_b):
 
 
 def read_table(path, columns):
-    """A CSV whose header holds `columns` (others kept), read by data.read_csv's rules.
-
-    data.read_csv knows two formats, told apart by their header (pairs, tweets).
-    Here the tweets format's columns are `columns` for the call and pairs are
-    never detected, so every other rule and one-line error is data.read_csv's:
-    BOM, line endings, bad bytes, quotes, blank lines, spreadsheet row numbers.
-    Returns a frame of str columns plus `row`.
-    """
-    from unittest import mock
-
-    wanted = ",".join(columns)
-    never = ("\0text_a", "\0text_b", "\0same_author")  # no header holds these
-    with mock.patch.object(data, "PAIRS_COLUMNS", never), mock.patch.object(data, "TWEETS_COLUMNS", tuple(columns)):
-        try:
-            _, frame = data.read_csv(path, require_labels=False, keep_columns=True)
-        except data.DataError as error:
-            message = str(error)
-            # Header messages name data.py's two formats: name this file's.
-            fixed = message.replace("the header author,text or text_a,text_b,same_author", f"the header {wanted}")
-            fixed = fixed.replace("a tweets file needs", "this file needs")
-            if fixed == message:
-                raise
-            raise data.DataError(fixed) from None
-    return frame
+    """A CSV whose header holds `columns` (others kept), by data.read_csv's rules; a frame plus `row`."""
+    return data.read_csv(path, require_labels=False, keep_columns=True, columns=columns)[1]
 
 
 def read_accounts(path):
