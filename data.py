@@ -15,6 +15,7 @@ the model does the same inside the graph (`model.OneHotCodes`).
 import collections
 import json
 import os
+import re
 from typing import Callable, NamedTuple
 
 import keras
@@ -25,6 +26,12 @@ MAX_LEN = 280  # characters per tweet; longer tweets are truncated
 ALPHABET_SIZE = 256  # one-hot dimensions: 255 frequent characters + "other"
 PAIRS_COLUMNS = ("text_a", "text_b", "same_author")
 TWEETS_COLUMNS = ("author", "text")
+
+# Topic control (train.py's MASK_ENTITIES): each entity becomes one private-use
+# character (tweets do not use them), so the alphabet gives it a dimension of its own.
+MENTION_MARK = "\ue000"  # an @mention
+LINK_MARK = "\ue001"  # a link: http://, https://, www.
+HASHTAG_MARK = "\ue002"  # a #hashtag
 
 
 class DataError(ValueError):
@@ -50,6 +57,56 @@ class DataError(ValueError):
 
 
 # ---------------------------------------------------------------------------
+# Masking entities (topic control)
+
+# A link runs to the next whitespace, less the sentence punctuation that ends it ("see https://t.co/x." keeps the ".").
+LINK_PATTERN = re.compile(r"(?i:https?://|www\.)\S+?(?=[.,;:!?'\")\]}\u2026]*(?:\s|$))")
+# Not after a word character, so an e-mail address (a@b.com) is not a mention; @ then Unicode word characters.
+MENTION_PATTERN = re.compile(r"(?<!\w)@\w+")
+# Twitter's rule: not after a word character or & (C#, issue#18, &#x27;) and not digits only (#1, #2024).
+HASHTAG_PATTERN = re.compile(r"(?<![\w&])#(?!\d+(?!\w))\w+")
+# Links first: a link may hold an @ or a # (medium.com/@user, page#part), and stays one link.
+_ENTITIES = ((LINK_PATTERN, LINK_MARK), (MENTION_PATTERN, MENTION_MARK), (HASHTAG_PATTERN, HASHTAG_MARK))
+
+
+def mask_entities(text):
+    """`text` with each @mention, link and #hashtag replaced by one placeholder character.
+
+    MENTION_MARK, LINK_MARK, HASHTAG_MARK: everything else (spacing, the
+    punctuation around an entity, casing, emoji) is kept, so the style
+    around what is masked survives. What counts as an entity:
+    - a link: http://, https:// or www. (any case), up to the next whitespace,
+      less trailing . , ; : ! ? ' " ) ] } and the ellipsis character;
+    - a mention: @ and word characters, not after a word character
+      ("a@b.com" is an e-mail address and stays as it is);
+    - a hashtag: # and word characters (any script), not after a word character
+      or &, and not digits only ("#1 fan", "C#" stay as they are).
+    A text that already holds one of the placeholder characters keeps it: they
+    are private-use code points, which tweets do not use.
+    """
+    for pattern, mark in _ENTITIES:
+        text = pattern.sub(mark, text)
+    return text
+
+
+def mask_texts(texts):
+    """`mask_entities` on each text, with pandas' string methods: an object array of the masked texts."""
+    series = pd.Series(texts, dtype=object)
+    for pattern, mark in _ENTITIES:
+        series = series.str.replace(pattern, mark, regex=True)
+    return series.to_numpy(dtype=object)
+
+
+def prepare_texts(texts, mask=False):
+    """The texts as the model reads them: masked (`mask_texts`) with MASK_ENTITIES, else `texts` as given.
+
+    Every path from a CSV to codes goes through here before the alphabet is
+    built and before `encode`: load_corpus, tweet_cache, predict.py.
+    """
+    return mask_texts(texts) if mask else texts
+
+
+# ---------------------------------------------------------------------------
 # The alphabet
 
 
@@ -67,13 +124,19 @@ def build_alphabet(texts, size=ALPHABET_SIZE):
     return "".join(char for char, _ in ranked[: size - 1])
 
 
-def save_alphabet(alphabet, path, size=ALPHABET_SIZE, max_len=MAX_LEN):
-    """Write the alphabet as JSON (code points, so any character survives)."""
+def save_alphabet(alphabet, path, size=ALPHABET_SIZE, max_len=MAX_LEN, mask_entities=False):
+    """Write the alphabet as JSON (code points, so any character survives).
+
+    mask_entities: the texts are masked (`prepare_texts`) before encoding;
+    recorded as "mask_entities": true, and only then (`load_mask_entities`).
+    """
     record = {
         "alphabet_size": size,
         "max_len": max_len,
         "code_points": [ord(char) for char in alphabet],
     }
+    if mask_entities:  # only then: an unmasked run's alphabet.json is byte for byte what it was
+        record["mask_entities"] = True
     atomic_write_text(path, json.dumps(record, indent=1) + "\n")
 
 
@@ -83,6 +146,15 @@ def load_alphabet(path):
         record = json.load(f)
     alphabet = "".join(chr(code) for code in record["code_points"])
     return alphabet, int(record["alphabet_size"]), int(record["max_len"])
+
+
+def load_mask_entities(path):
+    """Whether an alphabet written by `save_alphabet` goes with masked texts (False when not recorded)."""
+    with open(path, encoding="utf-8") as f:
+        value = json.load(f).get("mask_entities", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"mask_entities must be true or false, not {value!r}")
+    return value
 
 
 def _code_table(alphabet, size):
@@ -581,12 +653,15 @@ class Corpus(NamedTuple):
 SPLIT_NAMES = ("train", "validation", "test")
 
 
-def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alphabet=None):
+def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alphabet=None, mask_entities=False):
     """Read a CSV, split it, build the alphabet on the training part, encode it.
 
     An author,text file is split by author, so no author is in two splits.
     A pairs file is split by row. `alphabet` (e.g. from a saved run) skips
-    building a new one. Raises DataError on input that cannot be used.
+    building a new one. `mask_entities` (MASK_ENTITIES): the alphabet and the
+    codes are those of the masked texts (`prepare_texts`); splits, text ids
+    and so the pairs drawn are those of the texts as written, the same with
+    masking on or off. Raises DataError on input that cannot be used.
     """
     kind, frame = read_csv(path)
     notes = []
@@ -612,7 +687,7 @@ def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alph
                 f"{int((split == part).sum())} tweets"
             )
         fixed_pairs = None
-        train_texts = texts[split == 0]
+        train_rows = split == 0
     else:
         pair_split = split_rows(len(frame), fractions, seed)
         both = np.concatenate([frame["text_a"].to_numpy(), frame["text_b"].to_numpy()])
@@ -636,12 +711,11 @@ def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alph
                 )
             notes.append(f"{name}: {int(rows.sum())} pairs, {int(label[rows].sum())} same-author")
         author_ids = split = None
-        train_texts = np.concatenate(
-            [texts[fixed_pairs[0].a], texts[fixed_pairs[0].b]]
-        )
+        train_rows = np.concatenate([fixed_pairs[0].a, fixed_pairs[0].b])
+    shown = prepare_texts(texts, mask_entities)  # what the model reads; text_ids below stay the texts' own
     if alphabet is None:
-        alphabet = build_alphabet(train_texts, size)
-    encoded = encode(texts, alphabet, max_len, size, progress=len(texts) > 200_000)
+        alphabet = build_alphabet(shown[train_rows], size)
+    encoded = encode(shown, alphabet, max_len, size, progress=len(shown) > 200_000)
     if encoded.truncated:
         notes.append(f"truncated {encoded.truncated} tweet(s) longer than {max_len} characters")
     text_ids = pd.factorize(texts)[0] if kind == "tweets" else np.arange(len(texts))

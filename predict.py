@@ -71,7 +71,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def load_run(run_dir):
-    """(model, alphabet) of a finished run folder; DataError on anything amiss."""
+    """(model, alphabet) of a finished run folder; DataError on anything amiss.
+
+    A run trained with MASK_ENTITIES reads masked texts: pass
+    `mask_entities=run_mask_entities(run_dir)` to the functions that encode texts.
+    """
     if not os.path.isdir(run_dir):
         what = "is not a folder" if os.path.exists(run_dir) else "no such run folder"
         raise data.DataError(f"{what}; expected a finished run folder, e.g. runs/NAME", run_dir)
@@ -112,6 +116,17 @@ def load_run(run_dir):
             run_dir,
         )
     return model, alphabet
+
+
+def run_mask_entities(run_dir):
+    """Whether a run masks mentions, links and hashtags before encoding (MASK_ENTITIES), from its alphabet.json."""
+    alphabet_path = os.path.join(run_dir, "alphabet.json")
+    try:
+        return data.load_mask_entities(alphabet_path)
+    except (OSError, ValueError, AttributeError) as error:  # AttributeError: JSON that is not an object
+        raise data.DataError(
+            f"not an alphabet written by train.py ({type(error).__name__}: {_first_line(error)})", alphabet_path
+        ) from None
 
 
 def _first_line(error, limit=200):
@@ -191,15 +206,26 @@ def _advance(bar, value):
             bar.update(value)
 
 
-def encode_texts(model, alphabet, texts, progress=False, chunk=8192):
-    """(N, units) float32 encodings of N tweets: each encoded once, batched through the encoder."""
+def text_codes(model, alphabet, texts, mask_entities=False, progress=False):
+    """`data.encode` of texts as the run's model reads them: masked first when the run masks (MASK_ENTITIES)."""
+    import model as siamese
+
+    max_len, size = siamese.input_geometry(model)  # size: a run's alphabet may be smaller than 256
+    return data.encode(data.prepare_texts(texts, mask_entities), alphabet, max_len, size, progress=progress)
+
+
+def encode_texts(model, alphabet, texts, progress=False, chunk=8192, mask_entities=False):
+    """(N, units) float32 encodings of N tweets: each encoded once, batched through the encoder.
+
+    mask_entities: the run's MASK_ENTITIES (`run_mask_entities`).
+    """
     import keras
     import numpy as np
 
     import model as siamese
 
-    max_len, size = siamese.input_geometry(model)
-    encoded = data.encode(texts, alphabet, max_len, size, progress=progress and len(texts) > 100_000)
+    max_len, _ = siamese.input_geometry(model)
+    encoded = text_codes(model, alphabet, texts, mask_entities, progress=progress and len(texts) > 100_000)
     if encoded.truncated:
         print(f"predict.py: truncated {encoded.truncated} text(s) to {max_len} characters", file=sys.stderr)
     encoder = siamese.build_code_encoder(model)
@@ -215,7 +241,7 @@ def encode_texts(model, alphabet, texts, progress=False, chunk=8192):
     return np.asarray(np.concatenate(parts), "float32") if parts else np.zeros((0, encoder.output.shape[-1]), "float32")
 
 
-def score_texts(model, alphabet, texts_a, texts_b):
+def score_texts(model, alphabet, texts_a, texts_b, mask_entities=False):
     """Score of two accounts given as lists of tweets: the head on their mean encodings, symmetric.
 
     All tweets are encoded in one batch, side a first; with one tweet a side
@@ -223,7 +249,7 @@ def score_texts(model, alphabet, texts_a, texts_b):
     """
     import model as siamese
 
-    encodings = encode_texts(model, alphabet, list(texts_a) + list(texts_b))
+    encodings = encode_texts(model, alphabet, list(texts_a) + list(texts_b), mask_entities=mask_entities)
     owner = [0] * len(texts_a) + [1] * len(texts_b)
     a, b = siamese.account_encodings(encodings, owner, 2)
     return float(siamese.score_account_encodings(model, a[None], b[None])[0])
@@ -358,7 +384,9 @@ def write_embedding(out, array, index):
         raise data.DataError(f"cannot write the encodings ({error.strerror or error})", out) from None
 
 
-def link_accounts(model, alphabet, path, out=None, top=None, pairs_path=None, embed=None, progress=None):
+def link_accounts(
+    model, alphabet, path, out=None, top=None, pairs_path=None, embed=None, progress=None, mask_entities=False
+):
     """--accounts: link the accounts of an author,text CSV; returns (rows written, accounts)."""
     import numpy as np
     import pandas as pd
@@ -369,7 +397,8 @@ def link_accounts(model, alphabet, path, out=None, top=None, pairs_path=None, em
     names, owner, texts = read_accounts(path)
     counts = np.bincount(owner, minlength=len(names))
     listed = read_listed_pairs(pairs_path, names, path) if pairs_path else None  # its errors before the work
-    accounts = siamese.account_encodings(encode_texts(model, alphabet, texts, progress), owner, len(names))
+    encodings = encode_texts(model, alphabet, texts, progress, mask_entities=mask_entities)
+    accounts = siamese.account_encodings(encodings, owner, len(names))
     if embed:
         index = pd.DataFrame({"row": np.arange(len(names)), "account": names, "tweets": counts})
         write_embedding(embed, accounts, index)
@@ -386,7 +415,7 @@ def link_accounts(model, alphabet, path, out=None, top=None, pairs_path=None, em
     return len(result), len(names)
 
 
-def embed_tweets(model, alphabet, path, out, progress=None):
+def embed_tweets(model, alphabet, path, out, progress=None, mask_entities=False):
     """--embed without --accounts: one encoding per tweet of a text or author,text CSV; returns the count."""
     import numpy as np
 
@@ -397,14 +426,14 @@ def embed_tweets(model, alphabet, path, out, progress=None):
         print(f"predict.py: {note}", file=sys.stderr)
     if not len(frame):
         raise data.DataError("no tweets to encode", path)
-    encodings = encode_texts(model, alphabet, frame["text"].tolist(), progress)
+    encodings = encode_texts(model, alphabet, frame["text"].tolist(), progress, mask_entities=mask_entities)
     index = frame[[column for column in ("author", "text") if column in frame.columns]].reset_index(drop=True)
     index.insert(0, "row", np.arange(len(index)))
     write_embedding(out, encodings, index)
     return len(index)
 
 
-def score_csv(model, alphabet, path, out):
+def score_csv(model, alphabet, path, out, mask_entities=False):
     """Score every good row of a text_a,text_b CSV; write all rows plus `score`."""
     import numpy as np
 
@@ -428,9 +457,11 @@ def score_csv(model, alphabet, path, out):
     if len(bad_rows) > 10:
         print(f"predict.py: {path}: {len(bad_rows)} rows not scored in all", file=sys.stderr)
     good = frame[~bad]
-    max_len, size = siamese.input_geometry(model)  # size: a run's alphabet may be smaller than 256
-    a = data.encode(good["text_a"].tolist(), alphabet, max_len, size, progress=len(good) > 100_000)
-    b = data.encode(good["text_b"].tolist(), alphabet, max_len, size, progress=len(good) > 100_000)
+    max_len, _ = siamese.input_geometry(model)
+    a, b = (
+        text_codes(model, alphabet, good[column].tolist(), mask_entities, progress=len(good) > 100_000)
+        for column in ("text_a", "text_b")
+    )
     if a.truncated or b.truncated:
         print(f"predict.py: truncated {a.truncated + b.truncated} text(s) to {max_len} characters", file=sys.stderr)
     scores = np.full(len(frame), np.nan)
@@ -498,21 +529,24 @@ def main(argv):
         if os.path.realpath(embedding_index_path(args.embed)) in inputs:
             parser.error(f"--embed {args.embed} would overwrite {embedding_index_path(args.embed)} (its index); name it otherwise")
     model, alphabet = load_run(args.run_dir)
+    mask = run_mask_entities(args.run_dir)  # the texts as the run's model read them in training
     if args.accounts:
-        rows, accounts = link_accounts(model, alphabet, args.pairs_csv, args.out, args.top, args.pairs, args.embed)
+        rows, accounts = link_accounts(
+            model, alphabet, args.pairs_csv, args.out, args.top, args.pairs, args.embed, mask_entities=mask
+        )
         if args.embed:
             print(f"encoded {accounts} accounts: {args.embed}, index {embedding_index_path(args.embed)}")
         elif args.out:
             print(f"linked {accounts} accounts, {rows} rows: {args.out}")
     elif args.embed:
-        tweets = embed_tweets(model, alphabet, args.pairs_csv, args.embed)
+        tweets = embed_tweets(model, alphabet, args.pairs_csv, args.embed, mask_entities=mask)
         print(f"encoded {tweets} tweets: {args.embed}, index {embedding_index_path(args.embed)}")
     elif args.pairs_csv:
-        scored = score_csv(model, alphabet, args.pairs_csv, args.out)
+        scored = score_csv(model, alphabet, args.pairs_csv, args.out, mask_entities=mask)
         if args.out:
             print(f"scored {scored} pairs: {args.out}")
     else:
-        print(f"{score_texts(model, alphabet, args.a, args.b):.4f}")
+        print(f"{score_texts(model, alphabet, args.a, args.b, mask):.4f}")
 
 
 if __name__ == "__main__":

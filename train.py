@@ -37,6 +37,8 @@ LSTM_IMPL = "auto"  # "codes": the LSTM's exact math read from compact codes (co
 #                     "keras": keras.layers.LSTM on in-graph one-hot rows (cuDNN on a GPU); "auto": see lstm_impl()
 MAX_LEN = 280  # characters per tweet
 ALPHABET_SIZE = 256  # one-hot dimensions: the 255 most frequent characters + "other"
+MASK_ENTITIES = False  # mentions, links and hashtags -> one placeholder character each, before the alphabet
+#                         and encoding (topic control; docs/quality.md)
 OPTIMIZER = "rmsprop"
 LEARNING_RATE = 1e-3
 VAL_FRACTION = 0.15  # of the authors (or of the rows of a pairs file)
@@ -231,10 +233,14 @@ def main(argv):
     alphabet = run.saved_alphabet()
     cache_dir = os.path.join(config["OUT_DIR"], ".cache")
     source = tweet_cache.open_source(
-        config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, cache_dir
+        config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, cache_dir,
+        config["MASK_ENTITIES"],
     )
     corpus, take = source.corpus, source.take
-    data.save_alphabet(corpus.alphabet, run.path("alphabet.json"), config["ALPHABET_SIZE"], config["MAX_LEN"])
+    # alphabet.json says how predict.py turns text into codes: the alphabet, and whether to mask first.
+    data.save_alphabet(
+        corpus.alphabet, run.path("alphabet.json"), config["ALPHABET_SIZE"], config["MAX_LEN"], config["MASK_ENTITIES"]
+    )
     print(f"data: {config['DATA']}: {len(corpus.codes)} distinct tweets")
     for note in corpus.notes:
         print(f"  {note}")

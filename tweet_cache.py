@@ -36,9 +36,10 @@ arrays (`split == part`, `argsort(author_ids)`, ...) those allocate every epoch.
 
 The cache folder is `<cache_dir>/<key>`, the key a hash of the shards' paths,
 sizes and modification times and of fractions, seed, max_len, size (and a
-given alphabet): a second call with the same inputs opens it without reading
-the CSVs. It is built in `<key>.partial-<pid>` and renamed when complete, so a
-cache folder is complete or absent. Delete `cache_dir` any time to rebuild.
+given alphabet, and mask_entities when on): a second call with the same
+inputs opens it without reading the CSVs. It is built in `<key>.partial-<pid>`
+and renamed when complete, so a cache folder is complete or absent. Delete
+`cache_dir` any time to rebuild.
 
 Memory: one chunk of `chunk_rows` tweets (and `data.encode`'s temporaries
 for ENCODE_ROWS of them), the distinct author names, O(authors) counts. The
@@ -134,7 +135,7 @@ def _fingerprint(paths):
     return out
 
 
-def cache_key(paths, fractions, seed, max_len, size, alphabet=None):
+def cache_key(paths, fractions, seed, max_len, size, alphabet=None, mask_entities=False):
     """Hex key of everything the cache depends on."""
     record = {
         "version": CACHE_VERSION,
@@ -145,6 +146,8 @@ def cache_key(paths, fractions, seed, max_len, size, alphabet=None):
         "size": int(size),
         "alphabet": None if alphabet is None else [ord(c) for c in alphabet],
     }
+    if mask_entities:  # only then: an unmasked cache keeps the key it had before the option existed
+        record["mask_entities"] = True
     text = json.dumps(record, sort_keys=True)
     return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
 
@@ -487,6 +490,7 @@ def load_corpus_cached(
     alphabet=None,
     progress=None,
     chunk_rows=CHUNK_ROWS,
+    mask_entities=False,
 ):
     """`data.load_corpus` for author,text CSV shards, through an on-disk cache.
 
@@ -499,6 +503,8 @@ def load_corpus_cached(
         progress: Keras progress bars over the shards' bytes; None: when the
             shards hold more than 20 MB.
         chunk_rows: tweets per chunk.
+        mask_entities: as `data.load_corpus`: the alphabet and codes of the
+            masked texts, text ids of the texts as written; part of the cache key.
     Returns:
         `data.Corpus` whose arrays are read-only `np.memmap`s; its last note
         names the cache folder.
@@ -511,11 +517,11 @@ def load_corpus_cached(
         import tempfile
 
         cache_dir = os.path.join(tempfile.gettempdir(), "tweet_cache")
-    key = cache_key(paths, fractions, seed, max_len, size, alphabet)
+    key = cache_key(paths, fractions, seed, max_len, size, alphabet, mask_entities)
     final = os.path.join(cache_dir, key)
     if alphabet is not None and not os.path.exists(os.path.join(final, "meta.json")):
         # A resumed run passes the alphabet its first start built: that start's cache has it.
-        built_here = os.path.join(cache_dir, cache_key(paths, fractions, seed, max_len, size))
+        built_here = os.path.join(cache_dir, cache_key(paths, fractions, seed, max_len, size, None, mask_entities))
         if _cached_alphabet(built_here) == alphabet:
             final = built_here
     if not os.path.exists(os.path.join(final, "meta.json")):
@@ -528,7 +534,7 @@ def load_corpus_cached(
         shutil.rmtree(partial, ignore_errors=True)
         os.makedirs(partial)
         try:
-            _build(paths, label, partial, fractions, seed, max_len, size, alphabet, progress, chunk_rows)
+            _build(paths, label, partial, fractions, seed, max_len, size, alphabet, progress, chunk_rows, mask_entities)
             with open(os.path.join(partial, "meta.json"), encoding="utf-8") as f:
                 unchanged = _fingerprint(paths) == json.load(f)["shards"]
             if not unchanged:
@@ -609,7 +615,7 @@ def _passes(paths, progress, what, check=False, chunk_rows=CHUNK_ROWS):
         before += os.path.getsize(path)
 
 
-def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progress, chunk_rows):
+def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progress, chunk_rows, mask_entities=False):
     fingerprint = _fingerprint(paths)
 
     # Pass 1: checks, distinct authors (numbered by first appearance), tweets per author.
@@ -656,20 +662,20 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
     author_index = pd.Index(names, dtype=object)
 
     def kept(chunk):
-        """The kept rows of a chunk: (texts, author ids)."""
+        """The kept rows of a chunk: (texts as written, texts as the model reads them, author ids)."""
         empty = _empty_rows(chunk)
         texts = chunk["text"].to_numpy()[~empty]
         ids = author_index.get_indexer(chunk["author"].to_numpy()[~empty])
         if (ids < 0).any():
             raise data.DataError("a shard changed while it was being read; run again", label)
-        return texts, ids
+        return texts, data.prepare_texts(texts, mask_entities), ids  # masked with MASK_ENTITIES, as load_corpus
 
     # Pass 2: the alphabet, from the training texts only.
     if alphabet is None:
         chars = np.zeros(0x110000, dtype=np.int64)
         for _, chunk in _passes(paths, progress, "pass 2/3: counting characters of the training tweets", False, chunk_rows):
-            texts, ids = kept(chunk)
-            count_characters(texts[split_of[ids] == 0].tolist(), chars)
+            _, shown, ids = kept(chunk)
+            count_characters(shown[split_of[ids] == 0].tolist(), chars)
         alphabet = alphabet_from_counts(chars, size)
         del chars
 
@@ -684,7 +690,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
     index = _IndexWriter(folder, part_counts)
     truncated = 0
     for _, chunk in _passes(paths, progress, "pass 3/3: encoding", False, chunk_rows):
-        texts, ids = kept(chunk)
+        texts, shown, ids = kept(chunk)
         if not len(texts):
             continue
         if writers["split"].rows + len(texts) > n:
@@ -692,13 +698,13 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
         split = split_of[ids]
         index.add(writers["split"].rows, ids, split)
         for start in range(0, len(texts), ENCODE_ROWS):  # data.encode's temporaries: ~40 bytes a character
-            encoded = data.encode(texts[start : start + ENCODE_ROWS], alphabet, max_len, size)
+            encoded = data.encode(shown[start : start + ENCODE_ROWS], alphabet, max_len, size)
             truncated += encoded.truncated
             writers["codes"].append(encoded.codes)
             writers["lengths"].append(encoded.lengths)
         writers["author_ids"].append(ids.astype(np.int32))
         writers["split"].append(split)
-        writers["text_ids"].append(text_hashes(texts.tolist()))
+        writers["text_ids"].append(text_hashes(texts.tolist()))  # the texts as written, as load_corpus's text_ids
     for writer in writers.values():
         writer.close()
     index.close()
@@ -716,6 +722,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
         "tweets": n,
         "authors": n_authors,
         "alphabet": [ord(c) for c in alphabet],
+        "mask_entities": bool(mask_entities),
         "notes": notes,
     }
     with open(os.path.join(folder, "authors.json"), "w", encoding="utf-8") as f:
@@ -936,15 +943,17 @@ def _index(array, index):
     return array[index]
 
 
-def open_source(data_path, fractions, seed, max_len, size, alphabet=None, cache_dir=None):
+def open_source(data_path, fractions, seed, max_len, size, alphabet=None, cache_dir=None, mask_entities=False):
     """train.py's data: `data.load_corpus` and data.py's functions, or, when
     `should_cache(data_path)` (a glob of shards, an author,text file of
     CACHE_MIN_BYTES or more), `load_corpus_cached` into `cache_dir` and this
-    module's functions. Returns a `Source`."""
+    module's functions. `mask_entities`: MASK_ENTITIES, passed to either. Returns a `Source`."""
     if should_cache(data_path):
-        corpus = load_corpus_cached(data_path, fractions, seed, max_len, size, cache_dir, alphabet)
+        corpus = load_corpus_cached(
+            data_path, fractions, seed, max_len, size, cache_dir, alphabet, mask_entities=mask_entities
+        )
         return Source(corpus, training_pairs, evaluation_pairs, PairBatches, account_pairs, take)
-    corpus = data.load_corpus(data_path, fractions, seed, max_len, size, alphabet)
+    corpus = data.load_corpus(data_path, fractions, seed, max_len, size, alphabet, mask_entities)
     return Source(
         corpus, data.training_pairs, data.evaluation_pairs, data.PairBatches, data.account_pairs, _index
     )
