@@ -4,7 +4,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import concurrent.futures
 import csv
+import subprocess
+import sys
 
 import pytest
 
@@ -29,3 +32,57 @@ def tiny_tweets(tmp_path):
         for i in range(6):
             rows.append((f"user_{author:02d}", f"tweet number {i} from someone{habit}"))
     return write_csv(tmp_path / "tweets.csv", ["author", "text"], rows)
+
+
+def run_script(script, *args, cwd=None):
+    """`python script args` from the repository root, quiet TensorFlow: the CompletedProcess."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, script), *args],
+        capture_output=True, text=True, cwd=cwd or REPO, env=env, timeout=600,
+    )
+
+
+TINY_RUN = ["--epochs", "2", "--pairs-per-epoch", "96", "--eval-pairs", "48", "--batch-size", "32",
+            "--units", "8", "--max-len", "48", "--account-sizes", "1,2",
+            "--pretrain-epochs", "1", "--pretrain-tweets-per-epoch", "32"]
+HABITS = ["!!!", "...", " lol", " #tbt", " :)", "?!", " xx", " -J", " ^MK", " ok.", " 🙂", " ~z"]
+
+
+def tiny_csv(folder, entities=False):
+    """12 authors, 8 tweets each, each author with a habit of their own; returns the CSV's path.
+
+    entities: each tweet also holds a mention, a link or a hashtag (MASK_ENTITIES runs).
+    """
+    extras = ["@pal_{} ", "https://t.co/x{} ", "#day{} "]
+    rows = []
+    for author, habit in enumerate(HABITS):
+        for i in range(8):
+            extra = extras[i % 3].format(author) if entities else ""
+            rows.append((f"user_{author:02d}", f"{extra}note {i} about {'abcdefgh'[i]} things{habit}"))
+    return write_csv(folder / ("entities.csv" if entities else "tweets.csv"), ["author", "text"], rows)
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """The tiny train.py runs several test modules read, started at once, two at a time (2 cores):
+    {name: (run_dir, Future of the CompletedProcess)}.
+
+    "tiny": TINY_RUN (pretraining 1 epoch). "bf16_masked": --precision mixed_bfloat16 --mask-entities,
+    no pretraining, on tweets with mentions, links and hashtags. "pretrained_lr0": pair training
+    at a learning rate of ~0 after 2 pretraining epochs (the model keeps the pretrained LSTM).
+    """
+    tmp = tmp_path_factory.mktemp("tiny_runs")
+    plain, entities, out = tiny_csv(tmp), tiny_csv(tmp, entities=True), tmp / "runs"
+    commands = {
+        "tiny": ["--data", plain, *TINY_RUN],
+        "bf16_masked": ["--data", entities, *TINY_RUN, "--pretrain-epochs", "0", "--precision", "mixed_bfloat16",
+                        "--mask-entities"],
+        "pretrained_lr0": ["--data", plain, *TINY_RUN, "--epochs", "1", "--learning-rate", "1e-12",
+                           "--pretrain-epochs", "2"],
+    }
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        yield {
+            name: (out / name, pool.submit(run_script, "train.py", *argv, "--out-dir", str(out), "--run-name", name))
+            for name, argv in commands.items()
+        }

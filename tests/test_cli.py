@@ -8,47 +8,15 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO, write_csv
+from conftest import REPO, run_script, write_csv
 
-TINY = ["--epochs", "2", "--pairs-per-epoch", "96", "--eval-pairs", "48", "--batch-size", "32",
-        "--units", "8", "--max-len", "48", "--account-sizes", "1,2",
-        "--pretrain-epochs", "1", "--pretrain-tweets-per-epoch", "32"]
-
-
-def run(script, *args, cwd=None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, os.path.join(REPO, script), *args],
-        capture_output=True, text=True, cwd=cwd or REPO, env=env, timeout=600,
-    )
-
-
-def tiny_csv(folder):
-    """12 authors, 8 tweets each, each author with a habit of their own; returns the CSV's path."""
-    rows = []
-    habits = ["!!!", "...", " lol", " #tbt", " :)", "?!", " xx", " -J", " ^MK", " ok.", " 🙂", " ~z"]
-    for author, habit in enumerate(habits):
-        for i in range(8):
-            rows.append((f"user_{author:02d}", f"note {i} about {'abcdefgh'[i]} things{habit}"))
-    return write_csv(folder / "tweets.csv", ["author", "text"], rows)
+run = run_script
 
 
 @pytest.fixture(scope="module")
-def training(tmp_path_factory):
-    """This module's two training runs, started at once (2 cores): {name: (run_dir, Future of the process)}.
-
-    "tiny" is shared by the tests below; "bf16" is the --precision mixed_bfloat16 run.
-    """
-    tmp = tmp_path_factory.mktemp("cli")
-    csv_path = tiny_csv(tmp)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        yield {
-            "tiny": (str(tmp / "runs" / "tiny"), pool.submit(
-                run, "train.py", "--data", csv_path, "--out-dir", str(tmp / "runs"), "--run-name", "tiny", *TINY)),
-            "bf16": (tmp / "bf16", pool.submit(
-                run, "train.py", "--data", csv_path, "--out-dir", str(tmp), "--run-name", "bf16",
-                *TINY, "--pretrain-epochs", "0", "--precision", "mixed_bfloat16")),
-        }
+def training(tiny_runs):
+    """conftest's shared runs: "tiny" for the tests below, "bf16_masked" for the 16-bit and masking tests."""
+    return tiny_runs
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +25,7 @@ def trained(training):
     run_dir, process = training["tiny"]
     result = process.result()
     assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir, result.stdout
+    return str(run_dir), result.stdout
 
 
 @pytest.mark.slow
@@ -203,12 +171,12 @@ def test_a_mixed_bfloat16_run_saves_a_bf16_model_with_float32_weights_that_predi
 
     import code_lstm  # noqa: F401  (registers CodeLSTM for loading)
 
-    run_dir, process = training["bf16"]  # train.py ... --pretrain-epochs 0 --precision mixed_bfloat16
+    run_dir, process = training["bf16_masked"]  # train.py ... --precision mixed_bfloat16 --mask-entities
     result = process.result()
     assert result.returncode == 0, result.stderr[-3000:]
     saved = keras.models.load_model(run_dir / "model.keras")
     lstm = saved.get_layer("shared_lstm")
     assert lstm.compute_dtype == "bfloat16" and {w.dtype for w in saved.weights} == {"float32"}
-    scored = run("predict.py", str(run_dir), "--a", "note 1 about b things!!!", "--b", "note 9 lol")
+    scored = run("predict.py", str(run_dir), "--a", "@pal_0 note 1 about b things!!!", "--b", "note 9 lol")
     assert scored.returncode == 0, scored.stderr[-2000:]
     assert 0.0 <= float(scored.stdout) <= 1.0

@@ -155,7 +155,7 @@ def test_from_keras_lstm_refuses_what_it_cannot_reproduce():
 
 @pytest.mark.parametrize("longest", LONGEST_CASES)
 @pytest.mark.parametrize("training", [False, True])
-@pytest.mark.parametrize("batch", [5, 1])
+@pytest.mark.parametrize("batch", [5, pytest.param(1, marks=pytest.mark.slow)])  # quick loop: batch 5
 @pytest.mark.parametrize("skip_padding", [True, False])
 @pytest.mark.parametrize("xla", [False, True])
 def test_gradients_match_keras_lstm(training, longest, batch, skip_padding, xla, monkeypatch):
@@ -224,7 +224,12 @@ def outputs_and_gradients(layer, inputs, probe, training, xla):
 
 @pytest.mark.parametrize("longest", LONGEST_CASES)
 @pytest.mark.parametrize("xla", [False, True])
-@pytest.mark.parametrize("skip_padding,groups,batch", [(True, 1, 7), (False, 1, 7), (True, 2, 7), (True, 2, 1)])
+# The quick loop keeps one case with padding skipped (in groups) and one without.
+@pytest.mark.parametrize(
+    "skip_padding,groups,batch",
+    [pytest.param(True, 1, 7, marks=pytest.mark.slow), (False, 1, 7), (True, 2, 7),
+     pytest.param(True, 2, 1, marks=pytest.mark.slow)],
+)
 def test_return_sequences_matches_keras_lstm_outputs_and_gradients(longest, skip_padding, xla, groups, batch):
     """Every step's h, and the gradients when dL/dh arrives at every step (front-padded tweets of
     different lengths; longest MAX_LEN: no common padding prefix). groups=2 with one row: an empty group."""

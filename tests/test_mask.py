@@ -7,14 +7,12 @@ train.py's flag, and predict.py applying the run's saved setting.
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, write_csv
+from conftest import write_csv
 
 import data
 import tweet_cache
@@ -349,19 +347,10 @@ def test_predict_leaves_the_texts_of_an_unmasked_run(masked_run, tmp_path, capsy
 
 
 @pytest.mark.slow
-def test_train_with_mask_entities_then_predict(tmp_path, capsys):
-    rows = [row for row in _tweet_rows() if row[1]]
-    csv_path = write_csv(tmp_path / "tweets.csv", ["author", "text"], rows)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "train.py"), "--data", csv_path, "--out-dir", str(tmp_path / "runs"),
-         "--run-name", "masked", "--mask-entities", "--epochs", "1", "--pretrain-epochs", "0",
-         "--pairs-per-epoch", "64", "--eval-pairs", "48", "--batch-size", "32", "--units", "8",
-         "--max-len", "48", "--account-sizes", "1,2"],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=600,
-    )
+def test_train_with_mask_entities_then_predict(tiny_runs, capsys):
+    run_dir, process = tiny_runs["bf16_masked"]  # conftest: train.py ... --mask-entities, tweets with entities
+    result = process.result()
     assert result.returncode == 0, result.stderr[-3000:]
-    run_dir = tmp_path / "runs" / "masked"
     assert json.loads((run_dir / "config.json").read_text())["MASK_ENTITIES"] is True
     assert json.loads((run_dir / "alphabet.json").read_text())["mask_entities"] is True
     alphabet = data.load_alphabet(run_dir / "alphabet.json")[0]

@@ -1,13 +1,10 @@
 """Next-character pretraining: its batches, that it learns, and that pair training starts from it."""
 
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
-from conftest import REPO
 
 import code_lstm
 import data
@@ -110,6 +107,7 @@ def test_the_language_model_is_the_stock_one_loss_gradients_and_accuracy(window,
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=name)
 
 
+@pytest.mark.slow  # 6 s; CodeLSTM's bf16 paths are in test_code_lstm.py's quick loop
 def test_pretraining_runs_in_mixed_bfloat16_and_returns_float32_weights(tmp_path):
     corpus = toy_corpus(["hello there", "hi you", "hey hey"] * 4)
     try:
@@ -158,16 +156,12 @@ def test_the_pretrained_lstm_encodes_as_the_siamese_shared_lstm():
 
 
 @pytest.mark.slow
-def test_train_py_starts_pair_training_from_the_pretrained_lstm(tiny_tweets, tmp_path):
+def test_train_py_starts_pair_training_from_the_pretrained_lstm(tiny_runs):
     """With a learning rate of ~0, the trained model's shared LSTM is the pretrained one."""
-    command = [sys.executable, os.path.join(REPO, "train.py"), "--data", tiny_tweets, "--out-dir", str(tmp_path),
-               "--run-name", "p", "--epochs", "1", "--pairs-per-epoch", "32", "--eval-pairs", "16", "--batch-size", "16",
-               "--units", "8", "--max-len", "48", "--account-sizes", "1", "--learning-rate", "1e-12",
-               "--pretrain-epochs", "2", "--pretrain-tweets-per-epoch", "32"]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    run, process = tiny_runs["pretrained_lr0"]  # conftest: --learning-rate 1e-12 --pretrain-epochs 2
+    result = process.result()
     assert result.returncode == 0, result.stderr[-2000:]
     assert "pretraining: the shared LSTM predicts the next character" in result.stdout
-    run = tmp_path / "p"
     trained = keras.models.load_model(run / "model.keras").get_layer("shared_lstm").get_weights()
     language_model = pretrain.build_next_character_model(48, 256, 8)
     language_model.load_weights(run / pretrain.WEIGHTS_FILE)
