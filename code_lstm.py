@@ -48,9 +48,9 @@ How the recurrence runs (docs/performance.md has the measurements):
 * Inside the loop the gate columns are in the order [i, f, o, c] (a column
   permutation of the weights, made once per call): one sigmoid for three gates.
 
-The siamese model on codes: `build_code_model` (inputs like
-`model.build_training_model`), `export_core` (to the card's core model on
-one-hot inputs, standard LSTM) and `import_core` (back).
+The siamese model on codes (`build_code_model`, `export_core`, `import_core`)
+is in model.py. This module imports no project module (model.py imports it):
+the layer, its conversions and `lstm_use_cudnn` need only Keras.
 """
 
 import functools
@@ -58,8 +58,24 @@ import functools
 import keras
 from keras import ops
 
-import data
-import model as siamese
+PACKAGE = "siamese_tweets"  # registration namespace of the custom layers (model.py, pretrain.py use it too)
+# Saved models name their layers "siamese_tweets>CodeLSTM", "siamese_tweets>OneHotCodes", ...:
+# changing it would stop every saved .keras file from loading.
+DEFAULT_DEPTH = 256  # = data.ALPHABET_SIZE (tests/test_layout.py checks); a literal, so no project import
+
+
+def lstm_use_cudnn(compute_dtype=None):
+    """`use_cudnn` for a keras.layers.LSTM: "auto", but False on JAX with 16-bit compute.
+
+    On a GPU, Keras 3.15's JAX backend runs the LSTM through cuDNN
+    (jax.experimental.rnn), which takes float32 only: under mixed_bfloat16 it
+    failed ("Unknown output type bfloat16", H200, 2026-11-27) instead of falling
+    back to Keras' own loop. compute_dtype: default, the global policy's.
+    """
+    compute_dtype = compute_dtype or keras.mixed_precision.global_policy().compute_dtype
+    if keras.backend.backend() == "jax" and compute_dtype != "float32":
+        return False
+    return "auto"
 
 # The LSTM cell's options that CodeLSTM reproduces; any other value is refused.
 _LSTM_FIXED = {
@@ -499,7 +515,7 @@ def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep, own_prog
 _REFERENCE_RECURRENCE = False
 
 
-@keras.saving.register_keras_serializable(package=siamese.PACKAGE)
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class CodeLSTM(keras.layers.Layer):
     """`keras.layers.LSTM(units)` over compact codes: `layer(codes, lengths)` -> (batch, units).
 
@@ -530,7 +546,7 @@ class CodeLSTM(keras.layers.Layer):
     def __init__(
         self,
         units,
-        depth=data.ALPHABET_SIZE,
+        depth=DEFAULT_DEPTH,
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
@@ -670,7 +686,7 @@ def to_keras_lstm(code_lstm, name=None):
         name=name or code_lstm.name,
         dtype=code_lstm.dtype_policy,
         return_sequences=code_lstm.return_sequences,
-        use_cudnn=siamese.lstm_use_cudnn(code_lstm.compute_dtype),
+        use_cudnn=lstm_use_cudnn(code_lstm.compute_dtype),
         **_initializer_config(code_lstm),
     )
     lstm.build((None, None, code_lstm.depth))
@@ -700,63 +716,3 @@ def from_keras_lstm(lstm, name=None):
     layer.build()
     layer.set_weights(lstm.get_weights())
     return layer
-
-
-# ---------------------------------------------------------------------------
-# The siamese model on codes
-
-
-def build_code_model(
-    max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0, skip_padding=True
-):
-    """The card's siamese model on compact codes, with ONE CodeLSTM for both tweets.
-
-    Inputs as `model.build_training_model` (a dict): codes_a, codes_b uint8
-    (batch, max_len); length_a, length_b int32 (batch,). Output: (batch, 1)
-    probability. Layers: "shared_lstm" (CodeLSTM, called on tweet a then b),
-    the head of `model.pair_features`, "same_author" Dense(1, sigmoid).
-    skip_padding: CodeLSTM's (True for CPUs, False for GPUs).
-    """
-    codes_a = keras.Input(shape=(max_len,), dtype="uint8", name="codes_a")
-    length_a = keras.Input(shape=(), dtype="int32", name="length_a")
-    codes_b = keras.Input(shape=(max_len,), dtype="uint8", name="codes_b")
-    length_b = keras.Input(shape=(), dtype="int32", name="length_b")
-    shared_lstm = CodeLSTM(units, depth=alphabet_size, skip_padding=skip_padding, name="shared_lstm")
-    encoded_a = shared_lstm(codes_a, length_a)  # node 0
-    encoded_b = shared_lstm(codes_b, length_b)  # node 1
-    features = siamese.pair_features(encoded_a, encoded_b, head)
-    same_author = siamese.same_author_probability(features, dropout)
-    inputs = {"codes_a": codes_a, "length_a": length_a, "codes_b": codes_b, "length_b": length_b}
-    return keras.Model(inputs, same_author, name="siamese_code")
-
-
-def _head_of(model):
-    names = {layer.name for layer in model.layers}
-    for head in siamese.HEADS:
-        if head in names:
-            return head
-    raise ValueError(f"model {model.name!r} has no head layer named one of {siamese.HEADS}")
-
-
-def export_core(code_model):
-    """The card's core model (`model.build_model`: one-hot inputs, keras LSTM), weights copied."""
-    code_lstm = code_model.get_layer("shared_lstm")
-    max_len = code_model.get_layer("codes_a").output.shape[1]
-    core = siamese.build_model(
-        max_len=max_len, alphabet_size=code_lstm.depth, units=code_lstm.units, head=_head_of(code_model)
-    )
-    core.get_layer("shared_lstm").set_weights(code_lstm.get_weights())
-    core.get_layer("same_author").set_weights(code_model.get_layer("same_author").get_weights())
-    return core
-
-
-def import_core(core):
-    """A code model (`build_code_model`) with the weights of a core model (or a training model)."""
-    core = siamese.core_of(core)
-    _, max_len, alphabet_size = core.inputs[0].shape
-    lstm = core.get_layer("shared_lstm")
-    from_keras_lstm(lstm)  # refuses an LSTM that CodeLSTM cannot reproduce
-    code_model = build_code_model(max_len=max_len, alphabet_size=alphabet_size, units=lstm.units, head=_head_of(core))
-    code_model.get_layer("shared_lstm").set_weights(lstm.get_weights())
-    code_model.get_layer("same_author").set_weights(core.get_layer("same_author").get_weights())
-    return code_model

@@ -12,7 +12,15 @@ tweets by unseen authors it stays at chance; see the README.
 `build_model` is the design card's core model, on (280, 256) one-hot inputs.
 `build_training_model` wraps it for compact codes (see data.py): the one-hot
 rows are made inside the graph, so the 280×256 floats never sit in host memory.
+`build_code_model` is the same model on codes with ONE CodeLSTM (code_lstm.py)
+instead (train.py's default on CPU); `export_core` / `import_core` convert.
+`encoder(model)` is the tweet encoder: node 0 of "shared_lstm" made a model
+(read with nodes.py's Keras 2 node API).
 Model code uses `keras` and `keras.ops` only, so any Keras backend runs it.
+
+Imports run one way: data, code_lstm and nodes import no project module;
+this module imports them; train.py, predict.py and pretrain.py
+import this one (tests/test_layout.py checks there is no cycle).
 """
 
 import random
@@ -22,10 +30,13 @@ import keras
 import numpy as np
 from keras import ops
 
+import code_lstm  # importing it registers CodeLSTM: `import model` is all a user needs before load_model
 import data
+import nodes
+from code_lstm import PACKAGE, lstm_use_cudnn  # noqa: F401  (PACKAGE: the custom layers' registration namespace)
 
 HEADS = ("compare", "concat")
-PACKAGE = "siamese_tweets"  # registration namespace of the custom layers
+SHARED_LAYER = "shared_lstm"  # the layer both tweets go through
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -111,20 +122,6 @@ def reseed_dropout(model, seed, epoch):
         state.assign(np.array([stream, 0], dtype=keras.backend.standardize_dtype(state.dtype)))
 
 
-def lstm_use_cudnn(compute_dtype=None):
-    """`use_cudnn` for a keras.layers.LSTM: "auto", but False on JAX with 16-bit compute.
-
-    On a GPU, Keras 3.15's JAX backend runs the LSTM through cuDNN
-    (jax.experimental.rnn), which takes float32 only: under mixed_bfloat16 it
-    failed ("Unknown output type bfloat16", H200, 2026-11-27) instead of falling
-    back to Keras' own loop. compute_dtype: default, the global policy's.
-    """
-    compute_dtype = compute_dtype or keras.mixed_precision.global_policy().compute_dtype
-    if keras.backend.backend() == "jax" and compute_dtype != "float32":
-        return False
-    return "auto"
-
-
 def build_model(max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0):
     """The design card's model: two (max_len, alphabet_size) inputs -> (batch, 1) probability.
 
@@ -159,6 +156,90 @@ def build_training_model(core):
     return keras.Model(inputs, score, name="siamese_tweets")
 
 
+# ---------------------------------------------------------------------------
+# The siamese model on codes: one CodeLSTM (code_lstm.py) reads both tweets
+
+
+def build_code_model(
+    max_len=data.MAX_LEN, alphabet_size=data.ALPHABET_SIZE, units=64, head="compare", dropout=0.0, skip_padding=True
+):
+    """The card's siamese model on compact codes, with ONE CodeLSTM for both tweets.
+
+    Inputs as `build_training_model` (a dict): codes_a, codes_b uint8
+    (batch, max_len); length_a, length_b int32 (batch,). Output: (batch, 1)
+    probability. Layers: "shared_lstm" (CodeLSTM, called on tweet a then b),
+    the head of `pair_features`, "same_author" Dense(1, sigmoid).
+    skip_padding: CodeLSTM's (True for CPUs, False for GPUs).
+    """
+    codes_a = keras.Input(shape=(max_len,), dtype="uint8", name="codes_a")
+    length_a = keras.Input(shape=(), dtype="int32", name="length_a")
+    codes_b = keras.Input(shape=(max_len,), dtype="uint8", name="codes_b")
+    length_b = keras.Input(shape=(), dtype="int32", name="length_b")
+    shared_lstm = code_lstm.CodeLSTM(units, depth=alphabet_size, skip_padding=skip_padding, name=SHARED_LAYER)
+    encoded_a = shared_lstm(codes_a, length_a)  # node 0
+    encoded_b = shared_lstm(codes_b, length_b)  # node 1
+    features = pair_features(encoded_a, encoded_b, head)
+    same_author = same_author_probability(features, dropout)
+    inputs = {"codes_a": codes_a, "length_a": length_a, "codes_b": codes_b, "length_b": length_b}
+    return keras.Model(inputs, same_author, name="siamese_code")
+
+
+def export_core(code_model):
+    """The card's core model (`build_model`: one-hot inputs, keras LSTM), weights copied."""
+    layer = code_model.get_layer(SHARED_LAYER)
+    max_len = code_model.get_layer("codes_a").output.shape[1]
+    core = build_model(max_len=max_len, alphabet_size=layer.depth, units=layer.units, head=head_of(code_model))
+    core.get_layer(SHARED_LAYER).set_weights(layer.get_weights())
+    core.get_layer("same_author").set_weights(code_model.get_layer("same_author").get_weights())
+    return core
+
+
+def import_core(core):
+    """A code model (`build_code_model`) with the weights of a core model (or a training model)."""
+    core = core_of(core)
+    _, max_len, alphabet_size = core.inputs[0].shape
+    lstm = core.get_layer(SHARED_LAYER)
+    code_lstm.from_keras_lstm(lstm)  # refuses an LSTM that CodeLSTM cannot reproduce
+    code_model = build_code_model(max_len=max_len, alphabet_size=alphabet_size, units=lstm.units, head=head_of(core))
+    code_model.get_layer(SHARED_LAYER).set_weights(lstm.get_weights())
+    code_model.get_layer("same_author").set_weights(core.get_layer("same_author").get_weights())
+    return code_model
+
+
+# ---------------------------------------------------------------------------
+# The tweet encoder: node 0 of the shared layer (the tweet_a branch), made a model
+
+
+def shared_layer(model, name=SHARED_LAYER):
+    """The layer `name` of `model`, or of its nested core ("siamese_core")."""
+    for candidate in (model, core_of(model)):
+        try:
+            return candidate.get_layer(name)
+        except ValueError:
+            pass
+    raise ValueError(f"model {model.name!r} has no layer {name!r}, nor has a nested 'siamese_core' one")
+
+
+def encoder(model, name=SHARED_LAYER):
+    """The model's tweet encoder: a keras.Model from one tweet to its encoding.
+
+    It is node 0 of the layer `name` (the tweet_a branch) made a model: in
+    build_model's model, (batch, 280, 256) one-hot rows -> (batch, units).
+    Whatever that layer is, the encoder takes what node 0 took (a list, if
+    several tensors) and gives what it gave (`nodes.get_input_at`,
+    `nodes.get_output_at`). `model` is the core model or the training model
+    around it. Built from the existing tensors, the encoder runs the very same
+    layer and variables: training the model updates it.
+
+    When node 0's inputs are keras.Input tensors (as here), building it adds
+    no node. Were they intermediate tensors, Keras would append a copy of
+    node 0 to the layer (see nodes.py's docstring); nodes 0 and 1 keep their
+    meaning either way.
+    """
+    layer = shared_layer(model, name)
+    return keras.Model(nodes.get_input_at(layer, 0), nodes.get_output_at(layer, 0), name=f"{name}_encoder")
+
+
 def core_of(model):
     """The card's core model inside a training model (or the model itself)."""
     try:
@@ -178,9 +259,16 @@ def pair_inputs(codes_a, lengths_a, codes_b, lengths_b):
 
 
 def head_of(model):
-    """"compare" or "concat": which head a model was built with."""
+    """"compare" or "concat": which head a model was built with.
+
+    Any of the project's models: core, training or code model (the head's
+    last layer is named after it, see `pair_features`). ValueError if neither.
+    """
     names = {layer.name for layer in core_of(model).layers}
-    return "compare" if "compare" in names else "concat"
+    for head in HEADS:
+        if head in names:
+            return head
+    raise ValueError(f"model {model.name!r} has no head layer named one of {HEADS}")
 
 
 def input_geometry(model):
@@ -198,15 +286,13 @@ def build_code_encoder(model):
     Node 0 of the shared LSTM (fed through the one-hot layer when the LSTM reads
     one-hot rows); it shares the trained weights (nothing is copied).
     """
-    import nodes
-
     core = core_of(model)
-    if not isinstance(core.get_layer("shared_lstm"), keras.layers.LSTM):
-        return nodes.encoder(core)  # a CodeLSTM: node 0 reads (codes, lengths) itself
+    if not isinstance(core.get_layer(SHARED_LAYER), keras.layers.LSTM):
+        return encoder(core)  # a CodeLSTM: node 0 reads (codes, lengths) itself
     max_len, alphabet_size = input_geometry(core)
     codes = keras.Input(shape=(max_len,), dtype="uint8", name="codes")
     lengths = keras.Input(shape=(), dtype="int32", name="length")
-    encoding = nodes.encoder(core)(OneHotCodes(alphabet_size, name="one_hot")(codes, lengths))
+    encoding = encoder(core)(OneHotCodes(alphabet_size, name="one_hot")(codes, lengths))
     return keras.Model([codes, lengths], encoding, name="tweet_encoder")
 
 
@@ -222,8 +308,8 @@ def build_head(model):
 
 def encode_tweets(model, codes, lengths, batch_size=1024):
     """Encodings (N, units) float32 of N tweets given as compact codes (float32 under a mixed policy too)."""
-    encoder = build_code_encoder(model)
-    return np.asarray(encoder.predict([codes, lengths.astype("int32")], batch_size=batch_size, verbose=0), "float32")
+    encode = build_code_encoder(model)
+    return np.asarray(encode.predict([codes, lengths.astype("int32")], batch_size=batch_size, verbose=0), "float32")
 
 
 def symmetric_head_scores(head, u, v, batch_size=8192):
@@ -394,7 +480,3 @@ def pair_score_blocks(weights, encodings, rows=None, block_elements=250_000):
         forward = query_u[start : start + size, None] + to_v[None, :] + shared
         backward = query_v[start : start + size, None] + to_u[None, :] + shared
         yield start, ((_sigmoid(forward) + _sigmoid(backward)) / 2.0).astype("float32")
-
-# The fast LSTM lives in code_lstm.py; importing it here registers it, so
-# `import model` is all a user needs before keras.models.load_model.
-import code_lstm  # noqa: E402,F401  (last: code_lstm imports this module)

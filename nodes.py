@@ -1,4 +1,4 @@
-"""Keras 2's node API for shared layers, back in Keras 3; and `encoder(model)`.
+"""Keras 2's node API for shared layers, back in Keras 3.
 
 Each symbolic call of a layer (on `keras.Input` tensors or on other layers'
 outputs) is a *node*; a shared layer has several. Keras 2 exposed them as
@@ -14,10 +14,12 @@ Here they are as functions:
     get_input_shape_at(layer, i)   or a list of tuples (several tensors)
     output_of(layer), input_of(layer)   the value when the layer has ONE node
     output_shape_of, input_shape_of     the shape when all nodes agree (Keras 2)
-    encoder(model)                 keras.Model: one tweet -> its encoding
 
 Errors are `NodeError` (a ValueError): index out of range (says how many nodes
 there are), a layer never called symbolically, several nodes where one is meant.
+
+A module of its own: it imports Keras and no project module, and works on any
+Keras layer. The project's tweet encoder built on it is `model.encoder`.
 
 What Keras 3's bookkeeping does (read in keras/src/ops/node.py,
 ops/operation.py, layers/layer.py, models/functional.py; checked with 3.15.1):
@@ -45,7 +47,7 @@ ops/operation.py, layers/layer.py, models/functional.py; checked with 3.15.1):
 * An `InputLayer` has one node with no input tensors; as in Keras 2, its
   input is its output (the `keras.Input` tensor).
 * Loading a saved model replays the calls in order, so nodes keep their
-  numbers (node 0 of "shared_lstm" reads tweet_a, node 1 tweet_b).
+  numbers (in model.py's model, node 0 of "shared_lstm" reads tweet_a, node 1 tweet_b).
 """
 
 import operator
@@ -53,7 +55,6 @@ from typing import NamedTuple
 
 import keras
 
-SHARED_LAYER = "shared_lstm"  # the layer both tweets go through (model.py)
 KERAS_CHECKED = "3.15.1"  # the Keras whose private node list _nodes() reads
 
 
@@ -223,38 +224,3 @@ def output_shape_of(layer):
 def input_shape_of(layer):
     """Input shape shared by all nodes (Keras 2's `layer.input_shape`): a tuple or list."""
     return _common_shape(layer, get_input_shape_at, "input")
-
-
-# ---------------------------------------------------------------------------
-# The tweet encoder
-
-
-def shared_layer(model, name=SHARED_LAYER):
-    """The layer `name` of `model`, or of its nested core ("siamese_core")."""
-    import model as model_lib  # late: the generic functions above need no project code
-
-    for candidate in (model, model_lib.core_of(model)):
-        try:
-            return candidate.get_layer(name)
-        except ValueError:
-            pass
-    raise ValueError(f"model {model.name!r} has no layer {name!r}, nor has a nested 'siamese_core' one")
-
-
-def encoder(model, name=SHARED_LAYER):
-    """The model's tweet encoder: a keras.Model from one tweet to its encoding.
-
-    It is node 0 of the layer `name` (the tweet_a branch) made a model: in
-    build_model's model, (batch, 280, 256) one-hot rows -> (batch, units).
-    Whatever that layer is, the encoder takes what node 0 took (a list, if
-    several tensors) and gives what it gave. `model` is the core model or the
-    training model around it. Built from the existing tensors, the encoder runs
-    the very same layer and variables: training the model updates it.
-
-    When node 0's inputs are keras.Input tensors (as in model.py), building it
-    adds no node. Were they intermediate tensors, Keras would append a copy of
-    node 0 to the layer (see the module docstring); nodes 0 and 1 keep their
-    meaning either way.
-    """
-    node = _node_at(shared_layer(model, name), 0)
-    return keras.Model(_one_or_list(node.inputs), _one_or_list(node.outputs), name=f"{name}_encoder")

@@ -130,7 +130,7 @@ def _cross_entropy(states, kernel, bias, targets):
     return (cross_entropy, ops.stop_gradient(below_max)), grad
 
 
-@keras.saving.register_keras_serializable(package=siamese.PACKAGE)
+@keras.saving.register_keras_serializable(package=code_lstm.PACKAGE)
 class NextCharacter(keras.layers.Layer):
     """Dense(alphabet_size, softmax) on each step's state, scored against the next code.
 
@@ -186,7 +186,7 @@ class NextCharacter(keras.layers.Layer):
         return {**super().get_config(), "alphabet_size": self.alphabet_size}
 
 
-@keras.saving.register_keras_serializable(package=siamese.PACKAGE)
+@keras.saving.register_keras_serializable(package=code_lstm.PACKAGE)
 def next_character_loss(targets, scores):
     """The cross-entropy `NextCharacter` scored (it reads the targets from its codes).
 
@@ -196,7 +196,7 @@ def next_character_loss(targets, scores):
     return scores[..., 0]
 
 
-@keras.saving.register_keras_serializable(package=siamese.PACKAGE)
+@keras.saving.register_keras_serializable(package=code_lstm.PACKAGE)
 def next_character_accuracy(targets, scores):
     return scores[..., 1]
 
@@ -233,7 +233,7 @@ def build_keras_next_character_model(window, alphabet_size, units):
     lengths = keras.Input(shape=(), dtype="int32", name="length")
     rows = siamese.OneHotCodes(alphabet_size, name="one_hot")(codes, lengths)
     rows = keras.layers.Cropping1D((0, 1), name="all_but_last")(rows)
-    lstm = keras.layers.LSTM(units, return_sequences=True, name="shared_lstm", use_cudnn=siamese.lstm_use_cudnn())
+    lstm = keras.layers.LSTM(units, return_sequences=True, name="shared_lstm", use_cudnn=code_lstm.lstm_use_cudnn())
     next_character = keras.layers.Dense(alphabet_size, activation="softmax", dtype="float32", name="next_character")
     return keras.Model({"codes": codes, "length": lengths}, next_character(lstm(rows)), name="keras_next_character_model")
 

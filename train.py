@@ -211,7 +211,6 @@ def main(argv):
     import keras
     import numpy as np
 
-    import code_lstm
     import data
     import metrics
     import model as siamese
@@ -281,7 +280,7 @@ def main(argv):
         shape = (config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"], config["DROPOUT"])
         if config["LSTM_IMPL"] == "codes":
             # CPUs skip the padding common to a batch; GPUs run a branch-free loop (docs/performance.md#gpu).
-            net = code_lstm.build_code_model(*shape, skip_padding=not accelerator)
+            net = siamese.build_code_model(*shape, skip_padding=not accelerator)
         else:
             net = siamese.build_training_model(siamese.build_model(*shape))
         if lstm_weights is not None:
@@ -373,7 +372,7 @@ def main(argv):
     plots.save_run_plot(run.path("plots.png"), history, labels[2], scores[2])
     net.save(run.path("model.keras"))
     # The design card's form too: a stock keras.layers.LSTM on (280, 256) one-hot inputs.
-    card = siamese.core_of(net) if config["LSTM_IMPL"] == "keras" else code_lstm.export_core(net)
+    card = siamese.core_of(net) if config["LSTM_IMPL"] == "keras" else siamese.export_core(net)
     card.save(run.path("card_model.keras"))
 
     test = report["test"]

@@ -12,7 +12,7 @@ first, then one timed epoch of N pairs) and inference pairs/s (`model.predict`
 at batch 8192, after one untimed call). `--mixed` sets the global policy
 "mixed_bfloat16" (bf16 compute, float32 variables).
 
-The model: `code_lstm.build_code_model()` with the "concat" head (as the anchor),
+The model: `model.build_code_model()` with the "concat" head (as the anchor),
 rmsprop, binary cross-entropy. Pipelines: "code" is CodeLSTM as train.py runs it
 on CPU (the batch's common padding prefix on one row: a branch per step);
 "code-static" is CodeLSTM(skip_padding=False) (no branch, a loop of static
@@ -118,7 +118,6 @@ def main(argv=None):
         jax.config.update("jax_default_matmul_precision", args.matmul_precision)
     import keras
 
-    import code_lstm
     import model as siamese
 
     tiny = args.tiny
@@ -140,7 +139,7 @@ def main(argv=None):
     for pipeline in [p for p in args.pipelines.split(",") if p]:
         keras.utils.set_random_seed(0)
         if pipeline in ("code", "code-static"):
-            m = code_lstm.build_code_model(max_len, alphabet, units, head="concat", skip_padding=pipeline == "code")
+            m = siamese.build_code_model(max_len, alphabet, units, head="concat", skip_padding=pipeline == "code")
         elif pipeline == "onehot":
             m = siamese.build_training_model(siamese.build_model(max_len, alphabet, units, head="concat"))
         else:

@@ -44,7 +44,6 @@ choose_backend()
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-import code_lstm  # noqa: E402
 import data  # noqa: E402
 import model as siamese  # noqa: E402
 import predict  # noqa: E402
@@ -71,7 +70,7 @@ def tweet_texts(n, rng):
 
 def random_run(folder, texts):
     """A run folder holding a random-weight model of the default size and an alphabet of `texts`."""
-    net = code_lstm.build_code_model()
+    net = siamese.build_code_model()
     net.save(os.path.join(folder, "model.keras"))
     data.save_alphabet(data.build_alphabet(texts), os.path.join(folder, "alphabet.json"))
     return folder

@@ -11,7 +11,7 @@ guide, rmsprop, binary cross-entropy), timed IN THE SAME RUN:
             (N, 280, 256) per side) fed to `model.fit` on `model.build_model()`.
   onehot    `model.build_training_model(core)`: compact codes in, one-hot rows
             made inside the graph (`model.OneHotCodes`), keras.layers.LSTM.
-  code      `code_lstm.build_code_model()`: compact codes in, CodeLSTM (the
+  code      `model.build_code_model()`: compact codes in, CodeLSTM (the
             input projection a gather of kernel rows, only h @ recurrent_kernel
             in the loop), compiled with `jit_compile=False`: on TensorFlow each
             tweet's recurrence is an XLA program of its own, and the graph
@@ -155,7 +155,6 @@ def build(pipeline):
     """(compiled model, function: pairs -> the model's inputs)."""
     import keras
 
-    import code_lstm
     import data
     import model as siamese
 
@@ -170,7 +169,7 @@ def build(pipeline):
         if pipeline == "onehot":
             m = siamese.build_training_model(siamese.build_model(MAX_LEN, ALPHABET, UNITS, head=HEAD))
         else:
-            m = code_lstm.build_code_model(MAX_LEN, ALPHABET, UNITS, head=HEAD)
+            m = siamese.build_code_model(MAX_LEN, ALPHABET, UNITS, head=HEAD)
         inputs = siamese.pair_inputs
     m.compile(optimizer="rmsprop", loss="binary_crossentropy", jit_compile=pipeline == "code-xla")
     return m, inputs

@@ -79,11 +79,11 @@ def built_model(pipeline, policy, max_len, units):
     import keras
     import numpy as np
 
-    import code_lstm
+    import model as siamese
 
     keras.mixed_precision.set_global_policy(policy)
     try:
-        model = code_lstm.build_code_model(max_len, 256, units, head="concat", skip_padding=pipeline == "code")
+        model = siamese.build_code_model(max_len, 256, units, head="concat", skip_padding=pipeline == "code")
     finally:
         keras.mixed_precision.set_global_policy("float32")
     model.compile(optimizer="rmsprop", loss="binary_crossentropy")

@@ -25,7 +25,6 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
-import code_lstm  # noqa: E402
 import data  # noqa: E402
 import model as siamese  # noqa: E402
 import nodes  # noqa: E402
@@ -104,7 +103,7 @@ def check_code_lstm():
 
 def check_one_lstm():
     keras.utils.set_random_seed(1)
-    code_model = code_lstm.build_code_model(MAX_LEN, DEPTH, UNITS)
+    code_model = siamese.build_code_model(MAX_LEN, DEPTH, UNITS)
     keras_model = siamese.build_training_model(siamese.build_model(MAX_LEN, DEPTH, UNITS))
     codes_a, lengths_a = random_codes(5, MAX_LEN, seed=2)
     codes_b, lengths_b = random_codes(5, MAX_LEN - 4, seed=3)

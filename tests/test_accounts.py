@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 from conftest import REPO, write_csv
 
-import code_lstm
 import data
 import model as siamese
 import predict
@@ -28,7 +27,7 @@ MAX_LEN = 16
 
 def tiny_net(head):
     keras.utils.set_random_seed(7)
-    net = code_lstm.build_code_model(max_len=MAX_LEN, alphabet_size=8, units=4, head=head)
+    net = siamese.build_code_model(max_len=MAX_LEN, alphabet_size=8, units=4, head=head)
     dense = net.get_layer("same_author")
     kernel, bias = dense.get_weights()
     dense.set_weights([kernel * 8, bias + 0.3])

@@ -263,7 +263,7 @@ def test_groups_give_the_same_final_states_in_the_callers_row_order():
 
 def small_code_model(head="compare"):
     keras.utils.set_random_seed(0)
-    return code_lstm.build_code_model(max_len=MAX_LEN, alphabet_size=DEPTH, units=UNITS, head=head)
+    return siamese.build_code_model(max_len=MAX_LEN, alphabet_size=DEPTH, units=UNITS, head=head)
 
 
 def code_inputs(seed=0, n=7):
@@ -282,14 +282,14 @@ def test_code_model_equals_core_model_on_one_hot_rows_and_round_trips(head):
     inputs = siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b)
     got = code_model.predict(inputs, verbose=0)
 
-    core = code_lstm.export_core(code_model)
+    core = siamese.export_core(code_model)
     assert isinstance(core.get_layer("shared_lstm"), keras.layers.LSTM)
     expected = core.predict([data.one_hot(codes_a, lengths_a), data.one_hot(codes_b, lengths_b)], verbose=0)
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
     # The core's own training wrapper (in-graph one-hot) agrees too.
     np.testing.assert_allclose(siamese.build_training_model(core).predict(inputs, verbose=0), got, atol=1e-5, rtol=0)
 
-    back = code_lstm.import_core(siamese.build_training_model(core))
+    back = siamese.import_core(siamese.build_training_model(core))
     assert back.get_layer("shared_lstm").__class__ is code_lstm.CodeLSTM
     for a, b in zip(back.get_weights(), code_model.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -351,7 +351,7 @@ def test_training_steps_match_the_core_model(jit_compile):
     if jit_compile and keras.backend.backend() == "torch":
         pytest.skip("torch.compile is not XLA")
     code_model = small_code_model()
-    core = code_lstm.export_core(code_model)
+    core = siamese.export_core(code_model)
     codes_a, lengths_a, codes_b, lengths_b = code_inputs(seed=5, n=6)
     lengths_a, lengths_b = np.minimum(lengths_a, MAX_LEN - 3), np.minimum(lengths_b, MAX_LEN - 6)
     y = np.array([1, 0, 0, 1, 1, 0], "float32")
@@ -360,7 +360,7 @@ def test_training_steps_match_the_core_model(jit_compile):
     core.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
     code_model.fit(siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b), y, batch_size=6, epochs=1, verbose=0, shuffle=False)
     core.fit([data.one_hot(codes_a, lengths_a), data.one_hot(codes_b, lengths_b)], y, batch_size=6, epochs=1, verbose=0, shuffle=False)
-    for a, b, old in zip(code_lstm.export_core(code_model).get_weights(), core.get_weights(), before):
+    for a, b, old in zip(siamese.export_core(code_model).get_weights(), core.get_weights(), before):
         assert np.abs(b - old).max() > 1e-4  # the step moved every weight
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
 
@@ -380,7 +380,7 @@ def test_mixed_bfloat16_gathers_from_float32_weights_on_every_call_path(skip_pad
     inputs = siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b)
     try:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        model = code_lstm.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
+        model = siamese.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     gathered_from = []
@@ -441,10 +441,10 @@ def test_mixed_bfloat16_computes_in_bf16_keeps_float32_weights_and_trains(skip_p
     codes_a, lengths_a, codes_b, lengths_b = code_inputs(seed=4)
     inputs = siamese.pair_inputs(codes_a, lengths_a, codes_b, lengths_b)
     keras.utils.set_random_seed(0)
-    fp32 = code_lstm.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
+    fp32 = siamese.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
     try:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        bf16 = code_lstm.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
+        bf16 = siamese.build_code_model(MAX_LEN, DEPTH, UNITS, skip_padding=skip_padding)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     bf16.set_weights(fp32.get_weights())

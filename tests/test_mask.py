@@ -272,10 +272,10 @@ RAW = ["@bob abc https://t.co/x1", "#tag dab @c", "ace www.e.com #b", "bad @dd h
 @pytest.fixture(scope="module")
 def masked_run(tmp_path_factory):
     """A run folder of a tiny random model whose alphabet.json says mask_entities: true."""
-    import code_lstm
+    import model as siamese
 
     keras.utils.set_random_seed(7)
-    net = code_lstm.build_code_model(max_len=MAX_LEN, alphabet_size=len(ALPHABET) + 1, units=4, head="compare")
+    net = siamese.build_code_model(max_len=MAX_LEN, alphabet_size=len(ALPHABET) + 1, units=4, head="compare")
     dense = net.get_layer("same_author")
     kernel, bias = dense.get_weights()
     dense.set_weights([kernel * 8, bias + 0.3])  # scores spread over (0, 1)

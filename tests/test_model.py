@@ -133,12 +133,10 @@ def test_account_score_of_single_tweets_equals_the_pair_score():
 def test_reseeded_dropout_draws_masks_from_seed_and_epoch_alone(builder):
     """After reseed_dropout, an epoch's masks are the same however far the stream
     had run before (what a resumed run needs); another epoch or seed draws others."""
-    import code_lstm
-
     if builder == "keras":
         net = siamese.build_training_model(siamese.build_model(12, 8, units=4, dropout=0.5))
     else:
-        net = code_lstm.build_code_model(12, 8, 4, "compare", 0.5)
+        net = siamese.build_code_model(12, 8, 4, "compare", 0.5)
     (dropout,) = siamese.dropout_layers(net)
     features = keras.ops.ones((64, 16))
 
@@ -168,14 +166,12 @@ def test_every_keras_lstm_leaves_jax_cudnn_to_float32(monkeypatch, backend, poli
     """JAX's cuDNN LSTM takes float32 only, and Keras 3.15 still picks it on a GPU: under a
     16-bit policy it failed there ("Unknown output type bfloat16"). The design card's model
     and the exported card model both ask for Keras' own loop instead (pretraining runs CodeLSTM)."""
-    import code_lstm
-
     monkeypatch.setattr(keras.backend, "backend", lambda: backend)
     try:
         keras.mixed_precision.set_global_policy(policy)
         built = {
             "card": siamese.build_model(max_len=12, alphabet_size=16, units=4),
-            "exported": code_lstm.export_core(code_lstm.build_code_model(12, 16, 4)),
+            "exported": siamese.export_core(siamese.build_code_model(12, 16, 4)),
         }
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -190,13 +186,12 @@ def test_scores_and_encodings_leave_a_mixed_bfloat16_model_as_float32_that_the_m
 
     bfloat16 is numpy dtype kind 'V': metrics.best_threshold refused it, and train.py ended in a traceback.
     """
-    import code_lstm as code_lstm
     import metrics
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         if lstm_impl == "codes":
-            net = code_lstm.build_code_model(max_len=12, alphabet_size=8, units=4)
+            net = siamese.build_code_model(max_len=12, alphabet_size=8, units=4)
         else:
             net = siamese.build_training_model(siamese.build_model(max_len=12, alphabet_size=8, units=4))
         assert siamese.core_of(net).get_layer("same_author").compute_dtype == "float32"
@@ -214,3 +209,125 @@ def test_scores_and_encodings_leave_a_mixed_bfloat16_model_as_float32_that_the_m
         metrics.pan_metrics(labels, scores)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+# ---------------------------------------------------------------------------
+# The tweet encoder (model.encoder: node 0 of shared_lstm, read with nodes.py)
+
+ENCODER_TEXTS_A = ["the cat sat on the mat", "Hello, world! #1", "ok"]
+ENCODER_TEXTS_B = ["another tweet, quite different", "ok", "zzz @someone"]
+
+
+def _one_hot_rows(texts, alphabet):
+    encoded = data.encode(texts, alphabet)
+    return data.one_hot(encoded.codes, encoded.lengths)
+
+
+@pytest.fixture(scope="module")
+def tweets():
+    alphabet = data.build_alphabet(ENCODER_TEXTS_A + ENCODER_TEXTS_B)
+    return _one_hot_rows(ENCODER_TEXTS_A, alphabet), _one_hot_rows(ENCODER_TEXTS_B, alphabet)
+
+
+def _trained_like(seed=0):
+    """A small training model (units=8) with deterministic random weights."""
+    core = siamese.build_model(units=8)
+    training = siamese.build_training_model(core)
+    rng = np.random.default_rng(seed)
+    training.set_weights([rng.normal(0.0, 0.3, w.shape).astype(w.dtype) for w in training.get_weights()])
+    return training, core, core.get_layer("shared_lstm")
+
+
+def _branches(core, lstm, xa, xb):
+    """What the full model computes for each branch: node 0 and node 1 outputs."""
+    probe = keras.Model(core.inputs, [nodes.get_output_at(lstm, 0), nodes.get_output_at(lstm, 1)])
+    return probe.predict_on_batch([xa, xb])
+
+
+def test_encoder_gives_what_the_full_model_computes_for_each_branch(tweets):
+    xa, xb = tweets
+    training, core, lstm = _trained_like()
+    u, v = _branches(core, lstm, xa, xb)
+    assert not np.allclose(u, v, atol=1e-3), "different tweets should encode differently"
+    for given in (core, training):
+        encode = siamese.encoder(given)
+        assert encode.output.shape == (None, 8)
+        np.testing.assert_allclose(encode.predict_on_batch(xa), u, atol=1e-6)
+        np.testing.assert_allclose(encode.predict_on_batch(xb), v, atol=1e-6)
+    assert len(nodes._nodes(lstm)) == 2, "model.encoder() added a node: nodes 0 and 1 would still hold, but say so"
+
+
+def test_encoder_shares_the_variables(tweets):
+    xa, xb = tweets
+    training, core, lstm = _trained_like()
+    encode = siamese.encoder(training)
+    assert len(encode.weights) == len(lstm.weights) == 3
+    assert all(mine is theirs for mine, theirs in zip(encode.weights, lstm.weights))
+    before = encode.predict_on_batch(xa)
+    nested = siamese.core_of(training).get_layer("shared_lstm")  # change them through the training model
+    nested.set_weights([2.0 * w + 0.1 for w in nested.get_weights()])
+    after = encode.predict_on_batch(xa)
+    assert not np.allclose(before, after, atol=1e-3)
+    np.testing.assert_allclose(after, _branches(core, lstm, xa, xb)[0], atol=1e-6)
+
+
+def test_encoder_of_a_saved_and_loaded_model(tweets, tmp_path):
+    xa, _ = tweets
+    training, _, _ = _trained_like()
+    training.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    expected = siamese.encoder(training).predict_on_batch(xa)
+    np.testing.assert_allclose(siamese.encoder(loaded).predict_on_batch(xa), expected, atol=1e-6)
+
+
+class _CodesEncoder(keras.layers.Layer):
+    """Not an LSTM: takes codes (batch, steps) and lengths (batch,) directly."""
+
+    def build(self, codes_shape, lengths_shape):
+        self.table = self.add_weight(shape=(256, 4), initializer="random_normal")
+
+    def call(self, codes, lengths):
+        rows = keras.ops.take(self.table, keras.ops.cast(codes, "int32"), axis=0)
+        return keras.ops.sum(rows, axis=1) / keras.ops.cast(lengths, "float32")[:, None]
+
+    def compute_output_spec(self, codes, lengths):
+        return keras.KerasTensor((codes.shape[0], 4), "float32")
+
+
+def test_encoder_works_off_node_0_whatever_the_layer():
+    codes_a, codes_b = keras.Input(shape=(6,), dtype="int32"), keras.Input(shape=(6,), dtype="int32")
+    length_a, length_b = keras.Input(shape=(), dtype="int32"), keras.Input(shape=(), dtype="int32")
+    shared = _CodesEncoder(name="shared_lstm")
+    u, v = shared(codes_a, length_a), shared(codes_b, length_b)
+    score = keras.layers.Dense(1)(keras.layers.Concatenate()([u, v]))
+    whole = keras.Model([codes_a, length_a, codes_b, length_b], score)
+    encode = siamese.encoder(whole)
+    assert encode.inputs == [codes_a, length_a]
+    codes, lengths = np.arange(12).reshape(2, 6) % 5, np.array([6, 3])
+    expected = keras.Model(whole.inputs, [u, v]).predict_on_batch([codes, lengths, codes[::-1], lengths[::-1]])
+    np.testing.assert_allclose(encode.predict_on_batch([codes, lengths]), expected[0], atol=1e-6)
+    np.testing.assert_allclose(encode.predict_on_batch([codes[::-1], lengths[::-1]]), expected[1], atol=1e-6)
+
+
+def test_encoder_without_a_shared_layer_says_so():
+    x = keras.Input(shape=(3,))
+    with pytest.raises(ValueError, match="has no layer 'shared_lstm'"):
+        siamese.encoder(keras.Model(x, keras.layers.Dense(1)(x), name="plain"))
+
+
+# ---------------------------------------------------------------------------
+# head_of: one answer for every model of the project
+
+
+@pytest.mark.parametrize("head", siamese.HEADS)
+def test_head_of_reads_the_head_of_every_kind_of_model(head):
+    core = siamese.build_model(max_len=12, alphabet_size=8, units=4, head=head)
+    code_model = siamese.build_code_model(max_len=12, alphabet_size=8, units=4, head=head)
+    for net in (core, siamese.build_training_model(core), code_model, siamese.export_core(code_model)):
+        assert siamese.head_of(net) == head, net.name
+
+
+def test_head_of_a_model_without_a_head_says_so():
+    x = keras.Input(shape=(3,))
+    with pytest.raises(ValueError, match="has no head layer named one of"):
+        siamese.head_of(keras.Model(x, keras.layers.Dense(1)(x), name="plain"))

@@ -1,8 +1,9 @@
-"""nodes.py: Keras 2's node API for shared layers, and the tweet encoder.
+"""nodes.py: Keras 2's node API for shared layers.
 
 The first tests re-enact the node section of the seed (the Keras 2 guide's
 shared-LSTM and Conv2D examples); then what Keras 3's bookkeeping does, the
-guard on its private node list, the encoder, and the README section's code.
+guard on its private node list, and the README section's code (whose last
+example, the tweet encoder, is model.py's: tests/test_model.py tests it).
 """
 
 import re
@@ -12,12 +13,10 @@ import keras
 import numpy as np
 import pytest
 
-import data
 import model
 import nodes
 from nodes import (
     NodeError,
-    encoder,
     get_input_at,
     get_input_shape_at,
     get_output_at,
@@ -275,109 +274,6 @@ def test_changed_bookkeeping_is_reported_not_misread(layer_class, what):
     message = str(caught.value)
     assert what in message
     assert "update it from keras/src/ops/node.py" in message and keras.__version__ in message
-
-
-# ---------------------------------------------------------------------------
-# The tweet encoder
-
-TEXTS_A = ["the cat sat on the mat", "Hello, world! #1", "ok"]
-TEXTS_B = ["another tweet, quite different", "ok", "zzz @someone"]
-
-
-def _one_hot(texts, alphabet):
-    encoded = data.encode(texts, alphabet)
-    return data.one_hot(encoded.codes, encoded.lengths)
-
-
-@pytest.fixture(scope="module")
-def tweets():
-    alphabet = data.build_alphabet(TEXTS_A + TEXTS_B)
-    return _one_hot(TEXTS_A, alphabet), _one_hot(TEXTS_B, alphabet)
-
-
-def _trained_like(seed=0):
-    """A small training model (units=8) with deterministic random weights."""
-    core = model.build_model(units=8)
-    training = model.build_training_model(core)
-    rng = np.random.default_rng(seed)
-    training.set_weights([rng.normal(0.0, 0.3, w.shape).astype(w.dtype) for w in training.get_weights()])
-    return training, core, core.get_layer("shared_lstm")
-
-
-def _branches(core, lstm, xa, xb):
-    """What the full model computes for each branch: node 0 and node 1 outputs."""
-    probe = keras.Model(core.inputs, [get_output_at(lstm, 0), get_output_at(lstm, 1)])
-    return probe.predict_on_batch([xa, xb])
-
-
-def test_encoder_gives_what_the_full_model_computes_for_each_branch(tweets):
-    xa, xb = tweets
-    training, core, lstm = _trained_like()
-    u, v = _branches(core, lstm, xa, xb)
-    assert not np.allclose(u, v, atol=1e-3), "different tweets should encode differently"
-    for given in (core, training):
-        encode = encoder(given)
-        assert encode.output.shape == (None, 8)
-        np.testing.assert_allclose(encode.predict_on_batch(xa), u, atol=1e-6)
-        np.testing.assert_allclose(encode.predict_on_batch(xb), v, atol=1e-6)
-    assert len(nodes._nodes(lstm)) == 2, "encoder() added a node: nodes 0 and 1 would still hold, but say so"
-
-
-def test_encoder_shares_the_variables(tweets):
-    xa, xb = tweets
-    training, core, lstm = _trained_like()
-    encode = encoder(training)
-    assert len(encode.weights) == len(lstm.weights) == 3
-    assert all(mine is theirs for mine, theirs in zip(encode.weights, lstm.weights))
-    before = encode.predict_on_batch(xa)
-    nested = model.core_of(training).get_layer("shared_lstm")  # change them through the training model
-    nested.set_weights([2.0 * w + 0.1 for w in nested.get_weights()])
-    after = encode.predict_on_batch(xa)
-    assert not np.allclose(before, after, atol=1e-3)
-    np.testing.assert_allclose(after, _branches(core, lstm, xa, xb)[0], atol=1e-6)
-
-
-def test_encoder_of_a_saved_and_loaded_model(tweets, tmp_path):
-    xa, _ = tweets
-    training, _, _ = _trained_like()
-    training.save(tmp_path / "model.keras")
-    loaded = keras.models.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(encoder(loaded).predict_on_batch(xa), encoder(training).predict_on_batch(xa), atol=1e-6)
-
-
-class _CodesEncoder(keras.layers.Layer):
-    """Not an LSTM: takes codes (batch, steps) and lengths (batch,) directly."""
-
-    def build(self, codes_shape, lengths_shape):
-        self.table = self.add_weight(shape=(256, 4), initializer="random_normal")
-
-    def call(self, codes, lengths):
-        rows = keras.ops.take(self.table, keras.ops.cast(codes, "int32"), axis=0)
-        return keras.ops.sum(rows, axis=1) / keras.ops.cast(lengths, "float32")[:, None]
-
-    def compute_output_spec(self, codes, lengths):
-        return keras.KerasTensor((codes.shape[0], 4), "float32")
-
-
-def test_encoder_works_off_node_0_whatever_the_layer():
-    codes_a, codes_b = keras.Input(shape=(6,), dtype="int32"), keras.Input(shape=(6,), dtype="int32")
-    length_a, length_b = keras.Input(shape=(), dtype="int32"), keras.Input(shape=(), dtype="int32")
-    shared = _CodesEncoder(name="shared_lstm")
-    u, v = shared(codes_a, length_a), shared(codes_b, length_b)
-    score = keras.layers.Dense(1)(keras.layers.Concatenate()([u, v]))
-    whole = keras.Model([codes_a, length_a, codes_b, length_b], score)
-    encode = encoder(whole)
-    assert encode.inputs == [codes_a, length_a]
-    codes, lengths = np.arange(12).reshape(2, 6) % 5, np.array([6, 3])
-    expected = keras.Model(whole.inputs, [u, v]).predict_on_batch([codes, lengths, codes[::-1], lengths[::-1]])
-    np.testing.assert_allclose(encode.predict_on_batch([codes, lengths]), expected[0], atol=1e-6)
-    np.testing.assert_allclose(encode.predict_on_batch([codes[::-1], lengths[::-1]]), expected[1], atol=1e-6)
-
-
-def test_encoder_without_a_shared_layer_says_so():
-    x = keras.Input(shape=(3,))
-    with pytest.raises(ValueError, match="has no layer 'shared_lstm'"):
-        encoder(keras.Model(x, keras.layers.Dense(1)(x), name="plain"))
 
 
 # ---------------------------------------------------------------------------
