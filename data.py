@@ -27,6 +27,28 @@ ALPHABET_SIZE = 256  # one-hot dimensions: 255 frequent characters + "other"
 PAIRS_COLUMNS = ("text_a", "text_b", "same_author")
 TWEETS_COLUMNS = ("author", "text")
 
+# The parts of a split: `corpus.split` holds one per tweet (a pairs file: per row).
+TRAIN, VALIDATION, TEST = 0, 1, 2
+SPLIT_NAMES = ("train", "validation", "test")  # indexed by part
+
+# Every random draw of a run has a stream of its own, numpy's default_rng([SEED, stream, ...]):
+# a resumed run redraws exactly what an unbroken one drew, and one stream can change without
+# moving the others (tests/test_digest.py pins what they draw).
+RANDOM_STREAMS = {
+    "split": None,  # default_rng(SEED): which authors (or pairs-file rows) train, validate, test
+    "training pairs": 1,  # [SEED, 1, epoch]: training_pairs
+    "evaluation pairs": 2,  # [SEED, 2, part]: evaluation_pairs
+    "account pairs": 3,  # [SEED, 3, k]: test_account_pairs, tweet_cache.account_pairs
+    "pretraining tweets": 4,  # [SEED, 4, epoch]: pretrain.epoch_tweets
+    "dropout": 5,  # [SEED, 5, epoch, layer]: model.reseed_dropout (Keras' seed state, not numpy)
+}
+
+
+def random_stream(name, seed, *keys):
+    """The numpy Generator of stream `name` of RANDOM_STREAMS, for `keys` (an epoch, a part, a k)."""
+    stream = RANDOM_STREAMS[name]
+    return np.random.default_rng(seed if stream is None else [seed, stream, *keys])
+
 # Topic control (train.py's MASK_ENTITIES): each entity becomes one private-use
 # character (tweets do not use them), so the alphabet gives it a dimension of its own.
 MENTION_MARK = "\ue000"  # an @mention
@@ -481,7 +503,7 @@ def split_authors(authors, fractions, seed):
         (N,) int8 array: 0 train, 1 validation, 2 test.
     """
     names = np.unique(np.asarray(authors))
-    rng = np.random.default_rng(seed)
+    rng = random_stream("split", seed)
     names = names[rng.permutation(len(names))]
     n_val = int(round(len(names) * fractions[0]))
     n_test = int(round(len(names) * fractions[1]))
@@ -490,19 +512,19 @@ def split_authors(authors, fractions, seed):
             f"{len(names)} authors are too few to split author-disjoint into "
             f"train/validation/test with fractions {fractions}; each split needs 2 or more"
         )
-    split_of = dict.fromkeys(names[:n_val], 1)
-    split_of.update(dict.fromkeys(names[n_val : n_val + n_test], 2))
-    return np.array([split_of.get(a, 0) for a in authors], dtype=np.int8)
+    split_of = dict.fromkeys(names[:n_val], VALIDATION)
+    split_of.update(dict.fromkeys(names[n_val : n_val + n_test], TEST))
+    return np.array([split_of.get(a, TRAIN) for a in authors], dtype=np.int8)
 
 
 def split_rows(n, fractions, seed):
     """Split n pair rows at random into train/validation/test: (n,) int8 of 0/1/2."""
-    order = np.random.default_rng(seed).permutation(n)
+    order = random_stream("split", seed).permutation(n)
     n_val = int(round(n * fractions[0]))
     n_test = int(round(n * fractions[1]))
-    split = np.zeros(n, dtype=np.int8)
-    split[order[:n_val]] = 1
-    split[order[n_val : n_val + n_test]] = 2
+    split = np.full(n, TRAIN, dtype=np.int8)
+    split[order[:n_val]] = VALIDATION
+    split[order[n_val : n_val + n_test]] = TEST
     return split
 
 
@@ -650,7 +672,6 @@ class Corpus(NamedTuple):
     notes: list
 
 
-SPLIT_NAMES = ("train", "validation", "test")
 
 
 def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alphabet=None, mask_entities=False):
@@ -687,7 +708,7 @@ def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alph
                 f"{int((split == part).sum())} tweets"
             )
         fixed_pairs = None
-        train_rows = split == 0
+        train_rows = split == TRAIN
     else:
         pair_split = split_rows(len(frame), fractions, seed)
         both = np.concatenate([frame["text_a"].to_numpy(), frame["text_b"].to_numpy()])
@@ -711,7 +732,7 @@ def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alph
                 )
             notes.append(f"{name}: {int(rows.sum())} pairs, {int(label[rows].sum())} same-author")
         author_ids = split = None
-        train_rows = np.concatenate([fixed_pairs[0].a, fixed_pairs[0].b])
+        train_rows = np.concatenate([fixed_pairs[TRAIN].a, fixed_pairs[TRAIN].b])
     shown = prepare_texts(texts, mask_entities)  # what the model reads; text_ids below stay the texts' own
     if alphabet is None:
         alphabet = build_alphabet(shown[train_rows], size)
@@ -740,15 +761,15 @@ def training_pairs(corpus, epoch, n_pairs, seed, split_pairs=split_pairs):
     pairs file. Being a function of the epoch makes resumed runs identical.
     `split_pairs`: the function that draws them (tweet_cache's for a cached corpus).
     """
-    rng = np.random.default_rng([seed, 1, epoch])
-    pairs = split_pairs(corpus, 0, n_pairs, rng)
+    rng = random_stream("training pairs", seed, epoch)
+    pairs = split_pairs(corpus, TRAIN, n_pairs, rng)
     order = rng.permutation(len(pairs.label))
     return Pairs(pairs.a[order], pairs.b[order], pairs.label[order])
 
 
 def evaluation_pairs(corpus, part, n_pairs, seed, split_pairs=split_pairs):
-    """Validation (part 1) or test (part 2) pairs, drawn once with a fixed seed."""
-    return split_pairs(corpus, part, n_pairs, np.random.default_rng([seed, 2, part]))
+    """VALIDATION or TEST pairs (`part`), drawn once with a fixed seed."""
+    return split_pairs(corpus, part, n_pairs, random_stream("evaluation pairs", seed, part))
 
 
 class PairBatches(keras.utils.PyDataset):
@@ -799,8 +820,8 @@ def test_account_pairs(corpus, k, n_pairs, seed):
     Returns (test_tweets, drawn): the indices of the test tweets, and
     `draw_account_pairs` on them (indices into test_tweets), or None.
     """
-    test_tweets = np.flatnonzero(corpus.split == 2)
-    rng = np.random.default_rng([seed, 3, k])
+    test_tweets = np.flatnonzero(corpus.split == TEST)
+    rng = random_stream("account pairs", seed, k)
     return test_tweets, draw_account_pairs(corpus.author_ids[test_tweets], k, n_pairs, rng)
 
 
@@ -813,7 +834,7 @@ def account_pairs(corpus, sizes, n_pairs, seed):
     the same pairs on a cached corpus, with only the tweets they use.
     """
     drawn = {k: test_account_pairs(corpus, k, n_pairs, seed)[1] for k in sizes}
-    return np.flatnonzero(corpus.split == 2), drawn
+    return np.flatnonzero(corpus.split == TEST), drawn
 
 
 def draw_account_pairs(author_ids, k, n_pairs, rng):

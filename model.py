@@ -118,7 +118,8 @@ def reseed_dropout(model, seed, epoch):
     """
     for number, layer in enumerate(dropout_layers(model)):
         state = layer.seed_generator.state
-        stream = np.random.SeedSequence([seed, 5, epoch, number]).generate_state(1)[0] % 2**31
+        entropy = [seed, data.RANDOM_STREAMS["dropout"], epoch, number]
+        stream = np.random.SeedSequence(entropy).generate_state(1)[0] % 2**31
         state.assign(np.array([stream, 0], dtype=keras.backend.standardize_dtype(state.dtype)))
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from keras import ops
 
 import code_lstm
+import data
 import distribute
 import model as siamese
 import run_folder
@@ -45,9 +46,9 @@ def training_tweets(corpus):
     of its training rows.
     """
     if corpus.fixed_pairs is not None:
-        pairs = corpus.fixed_pairs[0]
+        pairs = corpus.fixed_pairs[data.TRAIN]
         return np.unique(np.concatenate([pairs.a, pairs.b]))
-    return np.flatnonzero(np.asarray(corpus.split) == 0)
+    return np.flatnonzero(np.asarray(corpus.split) == data.TRAIN)
 
 
 def epoch_tweets(tweets, epoch, n_tweets, seed):
@@ -56,7 +57,7 @@ def epoch_tweets(tweets, epoch, n_tweets, seed):
     All of them when there are at most `n_tweets`; else `n_tweets` of them,
     fresh each epoch, so a corpus of millions costs the same per epoch.
     """
-    rng = np.random.default_rng([seed, 4, epoch])
+    rng = data.random_stream("pretraining tweets", seed, epoch)
     if len(tweets) <= n_tweets:
         return rng.permutation(tweets)
     return rng.choice(tweets, size=n_tweets, replace=False)

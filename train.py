@@ -191,6 +191,111 @@ def check_config(config):
         raise SystemExit(f"train.py: error: {problems[0]}")
 
 
+def evaluate(net, source, eval_pairs, config):
+    """The trained model on the held-out pairs: (metrics.json's report, test labels, test scores).
+
+    Symmetric scores (`model.score_pairs`); the PAN metrics of the validation
+    and the test pairs (`eval_pairs`: {data.VALIDATION: Pairs, data.TEST: Pairs}),
+    accuracy at the threshold tuned on validation; and for author,text data the
+    test AUC of account pairs, k tweets a side (ACCOUNT_SIZES), each account the
+    mean of its tweets' encodings compared by the trained head.
+    """
+    import data
+    import metrics
+    import model as siamese
+
+    corpus, take = source.corpus, source.take
+    scores, labels = {}, {}
+    for part, pairs in eval_pairs.items():
+        scores[part] = siamese.score_pairs(
+            net,
+            take(corpus.codes, pairs.a), take(corpus.lengths, pairs.a),
+            take(corpus.codes, pairs.b), take(corpus.lengths, pairs.b),
+        )
+        labels[part] = pairs.label
+    val, test = data.VALIDATION, data.TEST
+    threshold, val_accuracy = metrics.best_threshold(labels[val], scores[val])
+    report = {part: metrics.pan_metrics(labels[p], scores[p]) for part, p in (("validation", val), ("test", test))}
+    report["validation"].update(threshold=threshold, accuracy_at_threshold=val_accuracy)
+    report["test"].update(
+        threshold=threshold, accuracy_at_threshold=metrics.accuracy_at(labels[test], scores[test], threshold)
+    )
+    if corpus.author_ids is not None:
+        tweets, drawn = source.account_pairs(corpus, account_sizes(config), config["EVAL_PAIRS"] // 4, config["SEED"])
+        # Each tweet encoded once, then paired k × k (none to encode when no k could be drawn).
+        encodings = siamese.encode_tweets(net, take(corpus.codes, tweets), take(corpus.lengths, tweets)) if len(tweets) else None
+        head = siamese.build_head(net)
+        report["test_accounts"] = {}
+        for k, pairs in drawn.items():
+            if pairs is None:  # no test author has 2k tweets
+                report["test_accounts"][f"k={k}"] = None
+                continue
+            side_a, side_b, label = pairs
+            account_scores = siamese.mean_account_scores(net, encodings[side_a], encodings[side_b], head)
+            report["test_accounts"][f"k={k}"] = metrics.auc(label, account_scores)
+    return report, labels[test], scores[test]
+
+
+def pair_training_callbacks(net, run, config, steps_per_epoch):
+    """Keras callbacks of pair training: the best epoch by validation AUC kept, history, TensorBoard,
+    BackupAndRestore (--resume), dropout reseeded per epoch, a lost Ctrl-C raised, the progress line."""
+    import keras
+
+    import model as siamese
+    import progress
+    import run_folder
+
+    return [
+        keras.callbacks.LambdaCallback(on_train_batch_end=run_folder.raise_if_interrupted),  # a lost Ctrl-C
+        # Dropout masks from (SEED, epoch): a resumed run draws those of an unbroken one.
+        keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: siamese.reseed_dropout(net, config["SEED"], epoch)),
+        keras.callbacks.CSVLogger(run.path("history.csv"), append=True),
+        keras.callbacks.ModelCheckpoint(
+            run.path("best-{epoch:03d}.weights.h5"),  # one file an improvement: a kill never spoils the best
+            monitor="val_auc",
+            mode="max",
+            save_best_only=True,
+            save_weights_only=True,
+            initial_value_threshold=run.best_val_auc(),
+        ),
+        *tensorboard_callbacks(run.path("logs")),
+        keras.callbacks.BackupAndRestore(run.path("backup"), double_checkpoint=True),
+        progress.PhaseProgress(
+            "pair training", config["EPOCHS"], steps_per_epoch, run.first_epoch, then="evaluation"
+        ),
+    ]
+
+
+def build_pair_model(config, accelerator, replicas, lstm_weights=None):
+    """The compiled siamese model: ONE shared LSTM (LSTM_IMPL, resolved) on both tweets, the HEAD,
+    one logistic regression; the shared LSTM starts from `lstm_weights` (pretraining's) when given.
+    Call inside the distribution strategy's scope.
+    """
+    import keras
+
+    import model as siamese
+
+    shape = (config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"], config["DROPOUT"])
+    if config["LSTM_IMPL"] == "codes":
+        # CPUs skip the padding common to a batch; GPUs run a branch-free loop (docs/performance.md#gpu).
+        net = siamese.build_code_model(*shape, skip_padding=not accelerator)
+    else:
+        net = siamese.build_training_model(siamese.build_model(*shape))
+    if lstm_weights is not None:
+        siamese.core_of(net).get_layer("shared_lstm").set_weights(lstm_weights)
+    net.summary()
+    optimizer = keras.optimizers.get(
+        {"class_name": config["OPTIMIZER"], "config": {"learning_rate": config["LEARNING_RATE"]}}
+    )
+    net.compile(
+        optimizer=optimizer,
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+        jit_compile=step_jit_compile(config, replicas),
+    )
+    return net
+
+
 def main(argv):
     import run_folder
 
@@ -212,7 +317,6 @@ def main(argv):
     import numpy as np
 
     import data
-    import metrics
     import model as siamese
     import plots
     import pretrain
@@ -247,9 +351,12 @@ def main(argv):
     def train_pairs(epoch):  # fresh pairs every epoch, a pure function of (SEED, epoch)
         return source.training_pairs(corpus, epoch, config["PAIRS_PER_EPOCH"], config["SEED"])
 
-    eval_pairs = {part: source.evaluation_pairs(corpus, part, config["EVAL_PAIRS"], config["SEED"]) for part in (1, 2)}
+    eval_pairs = {
+        part: source.evaluation_pairs(corpus, part, config["EVAL_PAIRS"], config["SEED"])
+        for part in (data.VALIDATION, data.TEST)
+    }
     train_batches = source.PairBatches(corpus, train_pairs, config["BATCH_SIZE"], config["EPOCHS"], run.first_epoch)
-    val_batches = source.PairBatches(corpus, lambda epoch: eval_pairs[1], config["BATCH_SIZE"])
+    val_batches = source.PairBatches(corpus, lambda epoch: eval_pairs[data.VALIDATION], config["BATCH_SIZE"])
 
     # -------------------------------------------------------------------------
     # Pretraining: the shared LSTM first learns to predict the next character
@@ -276,48 +383,13 @@ def main(argv):
     accelerator = distribute.accelerator_visible()
     config["LSTM_IMPL"] = lstm_impl(config, accelerator)  # "auto" resolved; metrics.json records which
     print(f"shared LSTM: {'CodeLSTM (code_lstm.py)' if config['LSTM_IMPL'] == 'codes' else 'keras.layers.LSTM'}")
-    with scope:
-        shape = (config["MAX_LEN"], config["ALPHABET_SIZE"], config["UNITS"], config["HEAD"], config["DROPOUT"])
-        if config["LSTM_IMPL"] == "codes":
-            # CPUs skip the padding common to a batch; GPUs run a branch-free loop (docs/performance.md#gpu).
-            net = siamese.build_code_model(*shape, skip_padding=not accelerator)
-        else:
-            net = siamese.build_training_model(siamese.build_model(*shape))
-        if lstm_weights is not None:
-            siamese.core_of(net).get_layer("shared_lstm").set_weights(lstm_weights)
-        net.summary()
-        optimizer = keras.optimizers.get(
-            {"class_name": config["OPTIMIZER"], "config": {"learning_rate": config["LEARNING_RATE"]}}
-        )
-        net.compile(
-            optimizer=optimizer,
-            loss="binary_crossentropy",
-            metrics=["accuracy", keras.metrics.AUC(name="auc")],
-            jit_compile=step_jit_compile(config, replicas),
-        )
+    with scope:  # the variables and the optimizer on every replica
+        net = build_pair_model(config, accelerator, replicas, lstm_weights)
 
     # -------------------------------------------------------------------------
     # Training: Keras' progress bar; the best epoch by validation AUC is kept;
     # BackupAndRestore makes an interrupted run resumable with --resume.
-    callbacks = [
-        keras.callbacks.LambdaCallback(on_train_batch_end=run_folder.raise_if_interrupted),  # a lost Ctrl-C
-        # Dropout masks from (SEED, epoch): a resumed run draws those of an unbroken one.
-        keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: siamese.reseed_dropout(net, config["SEED"], epoch)),
-        keras.callbacks.CSVLogger(run.path("history.csv"), append=True),
-        keras.callbacks.ModelCheckpoint(
-            run.path("best-{epoch:03d}.weights.h5"),  # one file an improvement: a kill never spoils the best
-            monitor="val_auc",
-            mode="max",
-            save_best_only=True,
-            save_weights_only=True,
-            initial_value_threshold=run.best_val_auc(),
-        ),
-        *tensorboard_callbacks(run.path("logs")),
-        keras.callbacks.BackupAndRestore(run.path("backup"), double_checkpoint=True),
-        progress.PhaseProgress(
-            "pair training", config["EPOCHS"], train_batches.steps_per_epoch, run.first_epoch, then="evaluation"
-        ),
-    ]
+    callbacks = pair_training_callbacks(net, run, config, train_batches.steps_per_epoch)
     net.fit(
         train_batches,
         steps_per_epoch=train_batches.steps_per_epoch,
@@ -336,40 +408,13 @@ def main(argv):
 
     # -------------------------------------------------------------------------
     # Evaluation: symmetric scores, PAN metrics, threshold tuned on validation.
-    scores, labels = {}, {}
-    for part in (1, 2):
-        pairs = eval_pairs[part]
-        scores[part] = siamese.score_pairs(
-            net,
-            take(corpus.codes, pairs.a), take(corpus.lengths, pairs.a),
-            take(corpus.codes, pairs.b), take(corpus.lengths, pairs.b),
-        )
-        labels[part] = pairs.label
-    threshold, val_accuracy = metrics.best_threshold(labels[1], scores[1])
-    report = {"validation": metrics.pan_metrics(labels[1], scores[1]), "test": metrics.pan_metrics(labels[2], scores[2])}
-    report["validation"].update(threshold=threshold, accuracy_at_threshold=val_accuracy)
-    report["test"].update(threshold=threshold, accuracy_at_threshold=metrics.accuracy_at(labels[2], scores[2], threshold))
-    if corpus.author_ids is not None:
-        # Account-level verification: k tweets a side; an account is the mean of its tweets'
-        # encodings, and the trained head compares two accounts (model.mean_account_scores).
-        tweets, drawn = source.account_pairs(corpus, account_sizes(config), config["EVAL_PAIRS"] // 4, config["SEED"])
-        # Each tweet encoded once, then paired k × k (none to encode when no k could be drawn).
-        encodings = siamese.encode_tweets(net, take(corpus.codes, tweets), take(corpus.lengths, tweets)) if len(tweets) else None
-        head = siamese.build_head(net)
-        report["test_accounts"] = {}
-        for k, pairs in drawn.items():
-            if pairs is None:  # no test author has 2k tweets
-                report["test_accounts"][f"k={k}"] = None
-                continue
-            side_a, side_b, label = pairs
-            account_scores = siamese.mean_account_scores(net, encodings[side_a], encodings[side_b], head)
-            report["test_accounts"][f"k={k}"] = metrics.auc(label, account_scores)
+    report, test_labels, test_scores = evaluate(net, source, eval_pairs, config)
     report["best_epoch"] = best_epoch
     report["epochs"] = len(history["loss"])
     report["data"] = {"path": config["DATA"], "tweets": int(len(corpus.codes)), "notes": corpus.notes}
     report["config"] = config
     run.write_json("metrics.json", report)
-    plots.save_run_plot(run.path("plots.png"), history, labels[2], scores[2])
+    plots.save_run_plot(run.path("plots.png"), history, test_labels, test_scores)
     net.save(run.path("model.keras"))
     # The design card's form too: a stock keras.layers.LSTM on (280, 256) one-hot inputs.
     card = siamese.core_of(net) if config["LSTM_IMPL"] == "keras" else siamese.export_core(net)
@@ -379,7 +424,7 @@ def main(argv):
     print(
         f"test: AUC {test['auc']:.3f}  c@1 {test['c_at_1']:.3f}  F1 {test['f1']:.3f}  "
         f"F0.5u {test['f05u']:.3f}  1-Brier {test['brier']:.3f}  overall {test['overall']:.3f}  "
-        f"accuracy {test['accuracy_at_threshold']:.3f} at threshold {threshold:.3f}"
+        f"accuracy {test['accuracy_at_threshold']:.3f} at threshold {test['threshold']:.3f}"
     )
     for k, auc in report.get("test_accounts", {}).items():
         print(f"test AUC, accounts with {k} tweets a side: " + (f"{auc:.3f}" if auc is not None else "n/a (too few tweets)"))

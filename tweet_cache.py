@@ -854,8 +854,8 @@ def test_account_pairs(corpus, k, n_pairs, seed):
     folder = cache_folder(corpus)
     if folder is None:
         return data.test_account_pairs(corpus, k, n_pairs, seed)
-    index = _SplitIndex(folder, 2)
-    rng = np.random.default_rng([seed, 3, k])
+    index = _SplitIndex(folder, data.TEST)
+    rng = data.random_stream("account pairs", seed, k)
     try:
         return index.members, _draw_account_pairs(index, k, n_pairs, rng)
     finally:
