@@ -22,7 +22,19 @@ The variables are the LSTM cell's: `kernel` (depth, 4u), `recurrent_kernel`
 `to_keras_lstm` / `from_keras_lstm` convert a layer either way.
 The math uses only `keras` and `keras.ops`: any Keras backend runs it.
 
-How the recurrence runs (docs/performance.md has the measurements):
+Which path runs where (chosen in `CodeLSTM._states`; figures in docs/performance.md):
+
+| backend, device                          | skip_padding | path                                   | it pays because                          |
+|------------------------------------------|--------------|----------------------------------------|------------------------------------------|
+| TensorFlow graph executor, CPU (train.py)| True         | `_recurrence_skip(own_programs=True)`  | two XLA programs at once on two cores:   |
+|                                          |              |                                        | 1.4x one program (bench/bench_speed.py)  |
+| JAX, or TensorFlow under jit_compile     | True         | `_recurrence_skip`                     | padding prefix on one row, states        |
+|                                          |              |                                        | written in place (bench/bench_speed.py)  |
+| any GPU (train.py: skip_padding=False)   | False        | `_recurrence`, no branch in the loop   | H200: 110k pairs/s against 87k with the  |
+|                                          |              |                                        | skip's branch (bench/gpu_suite.sh)       |
+| torch                                    | either       | `_recurrence` (branch at the prefix)   | an in-place write copies the whole array |
+| Keras' numpy backend (predict.py --a/--b)| either       | `_forward_skip`, forward only          | nothing to compile: 2.2x faster start-up |
+|                                          |              |                                        | (bench/bench_startup.py)                 |
 
 * Common padding prefix, computed once. Tweets are front-padded, so the first
   `max_len - max(lengths)` steps of a batch are padding in EVERY row: the same
@@ -30,16 +42,12 @@ How the recurrence runs (docs/performance.md has the measurements):
   row. They run on one row and the state is shared; the batch's own work
   starts after them. The numbers are the LSTM's over all steps; real tweets
   (at most 140 characters in ../shared/data) skip half the steps.
-  Under XLA (JAX; TensorFlow with `jit_compile=True`) this is
-  `_recurrence_skip`: one loop for the prefix on one row, one for the
+  `_recurrence_skip` runs one loop for the prefix on one row and one for the
   batch, each step gathering its own rows of the input table and writing its
-  states in place; no (steps, batch, 4u) array is ever built.
-  On TensorFlow's graph executor (`jit_compile=False`, train.py's default)
-  the same two loops run as XLA programs of their own (`_own_xla_program`),
-  so that the executor runs the two tweets' recurrences side by side on two
-  cores. Elsewhere (torch), where an in-place write copies the whole array,
-  `_recurrence` runs every step with a branch instead. Keras' numpy backend
-  (inference only; predict.py's `--a/--b`) runs the forward loop alone.
+  states in place; no (steps, batch, 4u) array is ever built. On TensorFlow's
+  graph executor (`jit_compile=False`, train.py's default) the two loops run
+  as XLA programs of their own (`_own_xla_program`), so that the executor runs
+  the two tweets' recurrences side by side.
 * A hand-written gradient (`ops.custom_gradient`: backpropagation through
   time), so no backend differentiates a loop. Training keeps each step's
   states; inference keeps nothing. This also lets XLA compile the loops
@@ -120,24 +128,6 @@ def _step(x_t, h, c, recurrent_kernel, units):
     c = f * c + i * g
     h = o * ops.tanh(c)
     return h, c, s, g
-
-
-def _run_scan(x, recurrent_kernel, units, sequences=False):
-    """Final h (or every step's h, (T, B, u)) over time-major x (T, B, 4u) with `ops.scan`,
-    differentiated by the backend.
-
-    The plain recurrence over every step; kept as the reference the tests and
-    the bench compare the hand-written gradient with.
-    """
-    zeros = ops.zeros((ops.shape(x)[1], units), dtype=x.dtype)
-
-    def step(carry, x_t):
-        h, c, _, _ = _step(x_t, carry[0], carry[1], recurrent_kernel, units)
-        # TensorFlow's scan wants each step's output shaped like the carry.
-        return (h, c), ((h, c) if sequences else None)
-
-    (h, _), states = ops.scan(step, (zeros, zeros), x)
-    return states[0] if sequences else h
 
 
 # ---------------------------------------------------------------------------
@@ -511,10 +501,6 @@ def _recurrence_skip(table, rows, recurrent_kernel, units, start, keep, own_prog
     return run(table, recurrent_kernel, ops.cast(rows, "float32"), start_f)
 
 
-# Tests and benches only: True runs `_run_scan` (every step, backend autodiff) instead.
-_REFERENCE_RECURRENCE = False
-
-
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class CodeLSTM(keras.layers.Layer):
     """`keras.layers.LSTM(units)` over compact codes: `layer(codes, lengths)` -> (batch, units).
@@ -622,13 +608,13 @@ class CodeLSTM(keras.layers.Layer):
         table = _gates_ifoc(table, units)
         recurrent_kernel = _gates_ifoc(ops.cast(self.recurrent_kernel, self.compute_dtype), units)
         start = max_len - ops.max(lengths, initial=0) if self.skip_padding else None  # (a group may be empty)
-        if keras.backend.backend() == "numpy" and not _REFERENCE_RECURRENCE:
+        if keras.backend.backend() == "numpy":
             # Inference only (Keras' numpy backend cannot train): the forward loop alone,
             # no gradient to attach. Nothing to compile, so predict.py answers soonest.
             first = 0 if start is None else start
             rows_tm = ops.transpose(rows)
             return _forward_skip(table, rows_tm, recurrent_kernel, units, first, sequences, sequences)[0]
-        if start is not None and not _REFERENCE_RECURRENCE:
+        if start is not None:
             if _updates_in_place():
                 return _recurrence_skip(table, rows, recurrent_kernel, units, start, training, sequences=sequences)
             if keras.backend.backend() == "tensorflow":
@@ -640,8 +626,6 @@ class CodeLSTM(keras.layers.Layer):
         # into 257 rows, which XLA:GPU does with 16-bit atomics on a bf16 table
         # (training ran at 209 pairs/s on an H200; docs/performance.md).
         x = ops.cast(ops.take(table, ops.transpose(rows), axis=0), self.compute_dtype)
-        if _REFERENCE_RECURRENCE:
-            return _run_scan(x, recurrent_kernel, units, sequences)
         return _recurrence(x, recurrent_kernel, units, start, training, sequences)
 
     def compute_output_shape(self, codes_shape, lengths_shape=None):

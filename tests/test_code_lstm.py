@@ -107,15 +107,6 @@ def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest, skip_paddin
     assert np.abs(got[0]).max() > 0
 
 
-def test_reference_recurrence_agrees(monkeypatch):
-    """The plain scan over every step (backend autodiff) gives the same numbers."""
-    layer, _ = pair()
-    codes, lengths = random_codes(6, longest=MAX_LEN - 5)
-    fast = numpy(layer(codes, lengths))
-    monkeypatch.setattr(code_lstm, "_REFERENCE_RECURRENCE", True)
-    np.testing.assert_allclose(numpy(layer(codes, lengths, training=True)), fast, atol=1e-6, rtol=0)
-
-
 def test_weights_are_the_lstm_cells_and_convert_exactly_both_ways():
     layer, lstm = pair()
     assert [w.name for w in layer.weights] == ["kernel", "recurrent_kernel", "bias"]
