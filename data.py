@@ -1,4 +1,4 @@
-"""Tweets in, arrays out: the alphabet, the encoding, CSV reading and pair drawing.
+"""Tweets in, arrays out: the alphabet, the encoding, splits and pair drawing.
 
 The design card: every tweet becomes a (280, 256) array, 280 characters, each
 a one-hot vector over 256 dimensions (the 255 most frequent characters of the
@@ -22,10 +22,11 @@ import keras
 import numpy as np
 import pandas as pd
 
+# The CSV format and its errors are csv_input's; these names stay importable from here.
+from csv_input import PAIRS_COLUMNS, TWEETS_COLUMNS, DataError, _show, drop_empty_texts, read_csv  # noqa: F401
+
 MAX_LEN = 280  # characters per tweet; longer tweets are truncated
 ALPHABET_SIZE = 256  # one-hot dimensions: 255 frequent characters + "other"
-PAIRS_COLUMNS = ("text_a", "text_b", "same_author")
-TWEETS_COLUMNS = ("author", "text")
 
 # The parts of a split: `corpus.split` holds one per tweet (a pairs file: per row).
 TRAIN, VALIDATION, TEST = 0, 1, 2
@@ -54,28 +55,6 @@ def random_stream(name, seed, *keys):
 MENTION_MARK = "\ue000"  # an @mention
 LINK_MARK = "\ue001"  # a link: http://, https://, www.
 HASHTAG_MARK = "\ue002"  # a #hashtag
-
-
-class DataError(ValueError):
-    """Bad input, reported as one line: `file: row N, column C: what is wrong`.
-
-    Rows count as a spreadsheet does: the header is row 1, the first tweet row 2.
-    """
-
-    def __init__(self, message, path=None, row=None, column=None):
-        where = ", ".join(
-            part
-            for part in (
-                f"row {row}" if row is not None else "",
-                f"column {column!r}" if column is not None else "",
-            )
-            if part
-        )
-        prefix = f"{path}: " if path else ""
-        text = prefix + (f"{where}: " if where else "") + str(message)
-        # One line, always: a stray line break (in a path, a library's message) is escaped.
-        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
-        self.path, self.row, self.column = path, row, column
 
 
 # ---------------------------------------------------------------------------
@@ -217,7 +196,7 @@ def encode(texts, alphabet, max_len=MAX_LEN, size=ALPHABET_SIZE, progress=False)
     codes = np.zeros((n, max_len), dtype=np.uint8)
     lengths = np.zeros(n, dtype=np.uint16)
     truncated = 0
-    bar = _progbar(n, "encoding") if progress else None
+    bar = keras.utils.Progbar(n, unit_name="encoding") if progress else None
     chunk = 65536
     for start in range(0, n, chunk):
         block = [str(text) for text in texts[start : start + chunk]]
@@ -246,247 +225,6 @@ def one_hot(codes, lengths, size=ALPHABET_SIZE):
     rows, steps = np.nonzero(is_char)
     out[rows, steps, codes[rows, steps]] = 1.0
     return out
-
-
-# ---------------------------------------------------------------------------
-# Reading CSV files
-
-
-def _progbar(target, name):
-    return keras.utils.Progbar(target, unit_name=name)
-
-
-def read_csv(path, require_labels=True, progress=None, keep_columns=False, columns=None):
-    """Read a pairs or tweets CSV, detected by its header.
-
-    pairs:  text_a,text_b,same_author   (same_author is 0 or 1)
-    tweets: author,text
-    Extra columns are ignored (kept with `keep_columns`). With
-    `require_labels=False` a pairs file needs no same_author column, and any
-    given is passed through unchecked. Returns (kind, frame): kind "pairs" or
-    "tweets", a frame of str columns plus `row` (the spreadsheet row number:
-    the header is row 1, and a quoted text spanning several lines is one row).
-
-    Repairs, silent because they lose nothing:
-    - a UTF-8 byte-order mark is dropped; CRLF, LF or CR line endings all work;
-    - a line break inside a quoted text is read as "\\n", whatever the file's
-      line endings (no "\\r" is left in a text);
-    - blank lines are kept as rows with empty cells, so row numbers match the
-      file; like any row with an empty text they are then skipped and counted
-      (`drop_empty_texts`), and a blank line needs no label.
-    Texts are otherwise kept as they are: no trimming, no Unicode normalisation;
-    the literal text "NaN" is a text.
-
-    columns: a header of the caller's own instead of the two formats, e.g.
-    ("account_a", "account_b"): those columns are required, with every rule
-    above; kind is then "table".
-
-    Raises DataError naming the file, row and column of the first problem:
-    missing or empty file, a directory, no data rows, an unknown header or a
-    missing column, a row with more fields than the header, an unclosed quote,
-    bytes that are not UTF-8, a label other than 0 or 1.
-    """
-    import re
-    import warnings
-
-    path = os.fspath(path)
-    formats = "author,text or text_a,text_b,same_author" if columns is None else ",".join(columns)
-    expected = f"the first row must be the header {formats}"
-    if not os.path.exists(path):
-        raise DataError("no such file", path)
-    if os.path.isdir(path):
-        raise DataError("is a directory, not a CSV file", path)
-    size = os.path.getsize(path)
-    if size == 0:
-        raise DataError(f"file is empty; {expected}", path)
-    if progress is None:
-        progress = size > 20_000_000
-    try:
-        f = open(path, "rb")
-    except OSError as error:
-        raise DataError(f"cannot read the file ({error.strerror})", path) from None
-    with f, warnings.catch_warnings():
-        if f.read(2) in (b"\xff\xfe", b"\xfe\xff"):
-            raise DataError("file is UTF-16; save it as UTF-8", path)
-        f.seek(0)
-        # A data row wider than the header would silently lose a cell: an error instead.
-        warnings.simplefilter("error", pd.errors.ParserWarning)
-        try:
-            reader = pd.read_csv(
-                f,
-                dtype=object,  # Python str: Arrow strings (pandas 3 + pyarrow) cannot hold the bad bytes kept below
-                keep_default_na=False,  # "NaN", "null", "NA" are texts like any other
-                chunksize=200_000,
-                encoding="utf-8-sig",  # drops a byte-order mark
-                encoding_errors="surrogateescape",  # keeps bad bytes, to name their cell below
-                skip_blank_lines=False,  # blank lines stay rows, so row numbers are right
-                index_col=False,  # never take the first column for an index
-            )
-            bar = _progbar(size, "bytes") if progress else None
-            chunks = []
-            for chunk in reader:
-                chunks.append(chunk)
-                if bar is not None:
-                    bar.update(min(f.tell(), size))
-        except pd.errors.EmptyDataError:
-            raise DataError(f"file is empty; {expected}", path) from None
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
-            raise _locate_parse_error(path, error) from None
-    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
-    frame.columns = [str(column).strip() for column in frame.columns]
-    header = ",".join(frame.columns)
-    if re.search(_NOT_UTF8, header):
-        raise DataError(f"the header is not valid UTF-8 ({_show(header)}); save the file as UTF-8", path, row=1)
-    own, columns = columns, set(frame.columns)
-    if own is not None:
-        kind = "table" if columns & set(own) else None
-    elif set(PAIRS_COLUMNS[:2]) <= columns:
-        kind = "pairs"
-    elif set(TWEETS_COLUMNS) <= columns:
-        kind = "tweets"
-    elif columns & set(PAIRS_COLUMNS):  # some of a format's columns: name the missing one
-        kind = "pairs"
-    elif columns & set(TWEETS_COLUMNS):
-        kind = "tweets"
-    else:
-        kind = None
-    if kind is None:
-        found = "a blank line" if not header.strip(",") else _show(header)
-        raise DataError(f"found {found}; {expected}", path, row=1)
-    if own is not None:
-        needed = tuple(own)
-    else:
-        needed = TWEETS_COLUMNS if kind == "tweets" else PAIRS_COLUMNS if require_labels else PAIRS_COLUMNS[:2]
-    for column in needed:
-        if column not in columns:
-            which = "this file" if own is not None else f"a {kind} file"
-            raise DataError(
-                f"missing column; {which} needs the header {','.join(needed)}, found {_show(header)}",
-                path,
-                row=1,
-                column=column,
-            )
-        if list(frame.columns).count(column) > 1:
-            raise DataError("column appears twice in the header", path, row=1, column=column)
-    frame = (frame if keep_columns else frame[list(needed)]).copy()
-    frame.insert(0, "row", np.arange(2, len(frame) + 2))
-    if not (frame[list(needed)] != "").to_numpy().any():
-        raise DataError("header only, no data rows", path)
-    for column in frame.columns[1:]:
-        values = frame[column]
-        bad = values.str.contains(_NOT_UTF8, regex=True).to_numpy()
-        if bad.any():
-            first = int(np.argmax(bad))
-            value = values.iloc[first]
-            at = re.search(_NOT_UTF8, value).start()
-            byte = ord(value[at]) - 0xDC00
-            more = f"; {int(bad.sum())} rows have such bytes" if bad.sum() > 1 else ""
-            place = f"after {_show(value[:at][-20:])}" if at else "at the start"
-            raise DataError(
-                f"text is not valid UTF-8 (byte 0x{byte:02X} {place}){more}; "
-                "save the file as UTF-8",
-                path,
-                row=int(frame["row"].iloc[first]),
-                column=column,
-            )
-    for column in needed[:2]:  # the texts (and authors): one line break, "\n"
-        if frame[column].str.contains("\r", regex=False).any():
-            frame[column] = frame[column].str.replace("\r\n?", "\n", regex=True)
-    if "same_author" in needed:
-        frame["same_author"] = _parse_labels(frame, path)
-    return kind, frame
-
-
-_NOT_UTF8 = "[\udc80-\udcff]"  # the bytes that surrogateescape kept: not UTF-8
-
-
-def _show(value, limit=40):
-    """A cell for an error message: repr'd (so one line, no odd characters), cut to `limit`."""
-    value = str(value)
-    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value)} characters)"
-
-
-def _locate_parse_error(path, error):
-    """A DataError naming the row pandas could not parse, found again with the csv module.
-
-    pandas reports physical lines, which differ from rows when a quoted text
-    spans several lines; the csv module counts rows as read_csv does.
-    """
-    import csv
-
-    csv.field_size_limit(2**31 - 1)
-    width, wide, last = None, None, 1
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
-        try:
-            for row, record in enumerate(csv.reader(f), start=1):
-                last = row
-                if width is None:
-                    width = len(record)
-                elif len(record) > width and wide is None:
-                    wide = (row, len(record))
-        except csv.Error:
-            pass
-    if wide is not None:
-        return DataError(
-            f"{wide[1]} fields, but the header has {width}; a text that holds a comma must be in "
-            'double quotes ("like, this")',
-            path,
-            row=wide[0],
-        )
-    if "EOF inside string" in str(error):
-        return DataError(
-            'a double quote opens a quoted text that never closes (the file ends inside it); '
-            'write a quote inside a quoted text as two ("")',
-            path,
-            row=last,
-        )
-    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return DataError(f"malformed CSV ({first_line})", path)
-
-
-def _parse_labels(frame, path):
-    """same_author as uint8, accepting 0/1 (also written 0.0/1.0, with spaces around).
-
-    A blank line (no texts, no label) needs no label: it is skipped later
-    with the rows that have an empty text; its label reads 0.
-    """
-    labels = frame["same_author"].str.strip()
-    blank = labels.eq("") & frame["text_a"].str.strip().eq("") & frame["text_b"].str.strip().eq("")
-    valid = (labels.isin(["0", "1", "0.0", "1.0"]) | blank).to_numpy()
-    if not valid.all():
-        first = int(np.argmax(~valid))
-        count = int((~valid).sum())
-        more = f"; {count} rows have such labels" if count > 1 else ""
-        raise DataError(
-            f"label {_show(frame['same_author'].iloc[first])} is not 0 or 1 (expected 1: same "
-            f"author, 0: different authors){more}",
-            path,
-            row=int(frame["row"].iloc[first]),
-            column="same_author",
-        )
-    return labels.where(~blank, "0").astype(float).astype(np.uint8)
-
-
-def drop_empty_texts(frame, columns, path=None):
-    """Drop rows whose text is empty or whitespace only: (kept frame, report line or None).
-
-    Whitespace is Python's: spaces, tabs, line breaks, no-break and ideographic
-    spaces. Zero-width characters (U+200B, U+200D, ...) are characters, not
-    whitespace: a text of them is kept. Blank lines of the file are such rows.
-    """
-    empty = np.zeros(len(frame), dtype=bool)
-    for column in columns:
-        empty |= frame[column].str.strip().eq("").to_numpy()
-    if not empty.any():
-        return frame, None
-    rows = frame["row"].to_numpy()[empty]
-    shown = ", ".join(str(int(row)) for row in rows[:5]) + (", ..." if len(rows) > 5 else "")
-    where = f"{path}: " if path else ""
-    note = (
-        f"{where}skipped {len(rows)} row(s) with an empty or blank {' or '.join(columns)} "
-        f"(row{'s' if len(rows) > 1 else ''} {shown})"
-    )
-    return frame[~empty].reset_index(drop=True), note
 
 
 # ---------------------------------------------------------------------------

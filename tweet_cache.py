@@ -10,10 +10,11 @@ of shards or a large author,text file (`should_cache`), data.py's otherwise.
 file (same author-disjoint split, same alphabet, same codes, same errors and
 notes; skipped rows are noted per shard, and a last note names the cache), but
 never holds the tweets in memory: the shards are read in chunks, three times,
+by `csv_input.read_csv_chunks` (the reader behind `data.read_csv`),
 
-    pass 1  every row checked with `data.read_csv`'s rules; the distinct authors
-            (numbered in order of first appearance, as `pd.factorize` does) and
-            their tweet counts; then `data.split_authors` over the names
+    pass 1  every row checked; the distinct authors (numbered in order of
+            first appearance, as `pd.factorize` does) and their tweet
+            counts; then `data.split_authors` over the names
     pass 2  character counts of the training texts -> the alphabet
             (`alphabet_from_counts`, equal to `data.build_alphabet`); skipped
             when an alphabet is given (a resumed run)
@@ -60,13 +61,13 @@ import json
 import mmap
 import os
 import shutil
-import warnings
 from typing import Callable, NamedTuple
 
 import keras
 import numpy as np
 import pandas as pd
 
+import csv_input
 import data
 
 CACHE_VERSION = 1
@@ -74,7 +75,6 @@ CHUNK_ROWS = 65_536  # tweets per chunk read from a CSV: the unit of memory whil
 CACHE_MIN_BYTES = 50_000_000  # should_cache: one author,text file this large (~400k tweets) goes through the cache
 ENCODE_ROWS = 8_192  # tweets per data.encode call (its temporaries are int64 per character)
 ARRAYS = ("codes", "lengths", "author_ids", "split", "text_ids")
-_EXPECTED = "the first row must be the header author,text or text_a,text_b,same_author"
 
 
 # ---------------------------------------------------------------------------
@@ -153,202 +153,28 @@ def cache_key(paths, fractions, seed, max_len, size, alphabet=None, mask_entitie
 
 
 # ---------------------------------------------------------------------------
-# Reading one shard in chunks, with data.read_csv's rules
+# Reading one shard in chunks: csv_input's reader, its rules and errors
 
-
-class _ShardCheck:
-    """What data.read_csv checks over the whole file, gathered chunk by chunk."""
-
-    def __init__(self):
-        self.header_error = None  # raised at the end of the shard, after parse errors, as read_csv does
-        self.any_cell = False
-        self.bad = {}  # column -> [first row, first value, count]
-
-
-def _header_problem(columns, path):
-    """read_csv's header checks on the (stripped) column names: a DataError or None."""
-    import re
-
-    header = ",".join(columns)
-    if re.search(data._NOT_UTF8, header):
-        return data.DataError(
-            f"the header is not valid UTF-8 ({data._show(header)}); save the file as UTF-8", path, row=1
-        )
-    present = set(columns)
-    if set(data.PAIRS_COLUMNS[:2]) <= present:
-        kind = "pairs"
-    elif set(data.TWEETS_COLUMNS) <= present:
-        kind = "tweets"
-    elif present & set(data.PAIRS_COLUMNS):
-        kind = "pairs"
-    elif present & set(data.TWEETS_COLUMNS):
-        kind = "tweets"
-    else:
-        found = "a blank line" if not header.strip(",") else data._show(header)
-        return data.DataError(f"found {found}; {_EXPECTED}", path, row=1)
-    needed = data.TWEETS_COLUMNS if kind == "tweets" else data.PAIRS_COLUMNS
-    for column in needed:
-        if column not in present:
-            return data.DataError(
-                f"missing column; a {kind} file needs the header {','.join(needed)}, found {data._show(header)}",
-                path,
-                row=1,
-                column=column,
-            )
-        if list(columns).count(column) > 1:
-            return data.DataError("column appears twice in the header", path, row=1, column=column)
-    if kind == "pairs":
-        return data.DataError(
-            "a text_a,text_b,same_author (pairs) file; a sharded or cached corpus takes author,text "
-            "files only (train on a pairs file by naming that one file)",
-            path,
-            row=1,
-        )
-    return None
-
-
-def _note_bad_bytes(check, frame, column):
-    """Remember the first cell (and count) with bytes that are not UTF-8, as read_csv reports them."""
-    values = frame[column]
-    try:  # fast path: a chunk with no bad byte encodes as a whole
-        "".join(values.tolist()).encode("utf-8")
-        return
-    except UnicodeEncodeError:
-        pass
-    bad = values.str.contains(data._NOT_UTF8, regex=True).to_numpy()
-    if not bad.any():
-        return
-    first = int(np.argmax(bad))
-    if column not in check.bad:
-        check.bad[column] = [int(frame["row"].iloc[first]), values.iloc[first], 0]
-    check.bad[column][2] += int(bad.sum())
-
-
-def _raise_shard_problems(check, path):
-    """The whole-file errors of read_csv, in its order."""
-    import re
-
-    if check.header_error is not None:
-        raise check.header_error
-    if not check.any_cell:
-        raise data.DataError("header only, no data rows", path)
-    for column in data.TWEETS_COLUMNS:
-        if column in check.bad:
-            row, value, count = check.bad[column]
-            at = re.search(data._NOT_UTF8, value).start()
-            byte = ord(value[at]) - 0xDC00
-            more = f"; {count} rows have such bytes" if count > 1 else ""
-            place = f"after {data._show(value[:at][-20:])}" if at else "at the start"
-            raise data.DataError(
-                f"text is not valid UTF-8 (byte 0x{byte:02X} {place}){more}; save the file as UTF-8",
-                path,
-                row=row,
-                column=column,
-            )
+_PAIRS_REFUSED = (
+    "a text_a,text_b,same_author (pairs) file; a sharded or cached corpus takes author,text "
+    "files only (train on a pairs file by naming that one file)"
+)
 
 
 def read_shard(path, chunk_rows=CHUNK_ROWS, check=True, on_bytes=None):
     """Yield the rows of one author,text CSV as DataFrames (row, author, text), chunk by chunk.
 
-    The rules are `data.read_csv`'s, and so are the error messages (file, row,
-    column): with `check`, whole-file problems (header, no data rows, bytes
-    that are not UTF-8) are raised once the shard has been read through, in
-    read_csv's order. Line breaks in texts are made "\\n" as read_csv does.
-    Rows are numbered per shard, the header being row 1. Rows with an empty
-    author or text are still yielded (see `_empty_rows`). `on_bytes(n)` is
+    `csv_input.read_csv_chunks`: the rows and errors of `data.read_csv`, a
+    pairs file refused. Rows are numbered per shard, the header being row 1.
+    Rows with an empty author or text are still yielded (`csv_input.empty_rows`).
+    check=False: a later pass over a shard already checked. `on_bytes(n)` is
     told the bytes read so far.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise data.DataError("no such file", path)
-    if os.path.isdir(path):
-        raise data.DataError("is a directory, not a CSV file", path)
-    size = os.path.getsize(path)
-    if size == 0:
-        raise data.DataError(f"file is empty; {_EXPECTED}", path)
-    try:
-        f = open(path, "rb")
-    except OSError as error:
-        raise data.DataError(f"cannot read the file ({error.strerror})", path) from None
-    state = _ShardCheck()
-    with f:
-        if f.read(2) in (b"\xff\xfe", b"\xfe\xff"):
-            raise data.DataError("file is UTF-16; save it as UTF-8", path)
-        f.seek(0)
-        try:
-            reader = pd.read_csv(
-                f,
-                dtype=object,  # as data.read_csv
-                keep_default_na=False,
-                chunksize=chunk_rows,
-                encoding="utf-8-sig",
-                encoding_errors="surrogateescape",
-                skip_blank_lines=False,
-                index_col=False,
-            )
-        except pd.errors.EmptyDataError:
-            raise data.DataError(f"file is empty; {_EXPECTED}", path) from None
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
-            raise data._locate_parse_error(path, error) from None
-        rows_seen = 0
-        first = True
-        with reader:
-            while True:
-                try:
-                    with warnings.catch_warnings():
-                        # A data row wider than the header would silently lose a cell: an error instead.
-                        warnings.simplefilter("error", pd.errors.ParserWarning)
-                        chunk = next(reader)
-                except StopIteration:
-                    break
-                except pd.errors.EmptyDataError:
-                    raise data.DataError(f"file is empty; {_EXPECTED}", path) from None
-                except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
-                    raise data._locate_parse_error(path, error) from None
-                if on_bytes is not None:
-                    on_bytes(min(f.tell(), size))
-                columns = [str(column).strip() for column in chunk.columns]
-                if first:
-                    first = False
-                    state.header_error = _header_problem(columns, path)
-                if state.header_error is not None:
-                    rows_seen += len(chunk)
-                    continue  # read on: a parse error further down is reported first, as read_csv does
-                chunk.columns = columns
-                chunk = chunk[list(data.TWEETS_COLUMNS)].copy()
-                chunk.insert(0, "row", np.arange(rows_seen + 2, rows_seen + len(chunk) + 2))
-                rows_seen += len(chunk)
-                if check:
-                    if not state.any_cell and (chunk[list(data.TWEETS_COLUMNS)] != "").to_numpy().any():
-                        state.any_cell = True
-                    for column in data.TWEETS_COLUMNS:
-                        _note_bad_bytes(state, chunk, column)
-                for column in data.TWEETS_COLUMNS:
-                    if "\r" in "".join(chunk[column].tolist()):
-                        chunk[column] = chunk[column].str.replace("\r\n?", "\n", regex=True)
-                yield chunk
-    if first:  # no chunk at all: what read_csv makes of an empty frame
-        state.header_error = _header_problem([], path)
-    if check or state.header_error is not None:
-        _raise_shard_problems(state, path)
-
-
-def _empty_rows(chunk):
-    """data.drop_empty_texts' rule: an empty or whitespace-only author or text."""
-    empty = np.zeros(len(chunk), dtype=bool)
-    for column in data.TWEETS_COLUMNS:  # `not t or t.isspace()` is `t.strip() == ""`, without copies
-        values = chunk[column].tolist()
-        empty |= np.fromiter((not t or t.isspace() for t in values), dtype=bool, count=len(values))
-    return empty
-
-
-def _skipped_note(path, count, rows):
-    """data.drop_empty_texts' note, from the count and the first (up to 6) row numbers."""
-    shown = ", ".join(str(int(row)) for row in rows[:5]) + (", ..." if count > 5 else "")
-    return (
-        f"{path}: skipped {count} row(s) with an empty or blank author or text "
-        f"(row{'s' if count > 1 else ''} {shown})"
+    chunks = csv_input.read_csv_chunks(
+        path, chunk_rows=chunk_rows, check=check, progress=on_bytes or False, refuse={"pairs": _PAIRS_REFUSED}
     )
+    for _, chunk in chunks:
+        yield chunk
 
 
 # ---------------------------------------------------------------------------
@@ -624,7 +450,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
     skipped = collections.OrderedDict()  # path -> [count, first rows]
     n = 0
     for path, chunk in _passes(paths, progress, "pass 1/3: checking rows, counting authors", True, chunk_rows):
-        empty = _empty_rows(chunk)
+        empty = csv_input.empty_rows(chunk, csv_input.TWEETS_COLUMNS)
         if empty.any():
             entry = skipped.setdefault(path, [0, []])
             entry[0] += int(empty.sum())
@@ -639,7 +465,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
             counts = np.concatenate([counts, np.zeros(max(len(id_of), 2 * len(counts)) - len(counts), np.int64)])
         counts[: len(id_of)] += np.bincount(ids[local], minlength=len(id_of))
         n += len(authors)
-    notes = [_skipped_note(path, count, rows) for path, (count, rows) in skipped.items()]
+    notes = [csv_input.skipped_note(path, *entry, csv_input.TWEETS_COLUMNS) for path, entry in skipped.items()]
     if n == 0:
         raise data.DataError("no usable rows: every row has an empty text", label)
     names = list(id_of)  # in id order
@@ -663,7 +489,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
 
     def kept(chunk):
         """The kept rows of a chunk: (texts as written, texts as the model reads them, author ids)."""
-        empty = _empty_rows(chunk)
+        empty = csv_input.empty_rows(chunk, csv_input.TWEETS_COLUMNS)
         texts = chunk["text"].to_numpy()[~empty]
         ids = author_index.get_indexer(chunk["author"].to_numpy()[~empty])
         if (ids < 0).any():
