@@ -242,6 +242,18 @@ def _locate_parse_error(path, error):
 # The header
 
 
+def sniff_kind(path):
+    """The kind of a file by its header alone ("pairs", "tweets"), a quick look; None for a bad file or header."""
+    try:
+        f, _ = _open(path, "")
+        with f:
+            names = [str(name).strip() for name in next(_parsed_chunks(f, path, "", 1)).columns]
+    except (DataError, StopIteration):
+        return None
+    header = _check_header(names, path, "", None, True, None)
+    return None if isinstance(header, DataError) else header[0]
+
+
 def _check_header(names, path, expected, columns, require_labels, refuse):
     """(kind, needed columns) of a header, or the DataError it deserves."""
     header = ",".join(names)

@@ -111,20 +111,10 @@ def should_cache(data_path, min_bytes=None):
         return True
     try:
         size = os.path.getsize(data_path)
-        if size < (CACHE_MIN_BYTES if min_bytes is None else min_bytes):
-            return False
-        with open(data_path, "rb") as f:
-            first = f.read(65536).split(b"\n", 1)[0]
     except OSError:
         return False
-    import csv
-
-    try:
-        header = next(csv.reader([first.decode("utf-8-sig", "replace").rstrip("\r")]))
-    except (csv.Error, StopIteration):
-        return False
-    columns = {column.strip() for column in header}
-    return set(data.TWEETS_COLUMNS) <= columns and not set(data.PAIRS_COLUMNS[:2]) <= columns
+    large = size >= (CACHE_MIN_BYTES if min_bytes is None else min_bytes)
+    return large and csv_input.sniff_kind(data_path) == "tweets"
 
 
 def _fingerprint(paths):
