@@ -18,8 +18,8 @@ instead (train.py's default on CPU); `export_core` / `import_core` convert.
 (read with nodes.py's Keras 2 node API).
 Model code uses `keras` and `keras.ops` only, so any Keras backend runs it.
 
-Imports run one way: data, code_lstm and nodes import no project module;
-this module imports them; train.py, predict.py and pretrain.py
+Imports run one way: code_lstm and nodes import no project module, data only
+csv_input; this module imports them; train.py, predict.py and pretrain.py
 import this one (tests/test_layout.py checks there is no cycle).
 """
 
