@@ -12,7 +12,7 @@ That is 282 bytes a tweet. `one_hot()` rebuilds the card's float arrays, and
 the model does the same inside the graph (`model.OneHotCodes`).
 """
 
-import collections
+import itertools
 import json
 import os
 import re
@@ -112,17 +112,33 @@ def prepare_texts(texts, mask=False):
 
 
 def build_alphabet(texts, size=ALPHABET_SIZE):
-    """The `size - 1` most frequent characters (code points) of `texts`.
+    """The `size - 1` most frequent characters (code points) of `texts`, any iterable of strings, read once.
 
-    Ties are broken by code point, so the same texts always give the same
-    alphabet. Character i of the result is one-hot dimension i; dimension
-    `size - 1` means "any other character".
+    Character i of the result is one-hot dimension i; dimension `size - 1`
+    means "any other character". Both storages build theirs here (tweet_cache
+    streams its training texts in).
     """
-    counts = collections.Counter()
-    for text in texts:
-        counts.update(text)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], ord(item[0])))
-    return "".join(char for char, _ in ranked[: size - 1])
+    return alphabet_from_counts(count_characters(texts), size)
+
+
+def count_characters(texts, counts=None):
+    """Add the code points of `texts` to `counts`, an int64 array of 0x110000 (made when None)."""
+    if counts is None:
+        counts = np.zeros(0x110000, dtype=np.int64)
+    texts = iter(texts)
+    while block := list(itertools.islice(texts, 65536)):  # bounded temporaries: 12 bytes a character
+        points = np.frombuffer("".join(block).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        counts += np.bincount(points, minlength=0x110000)
+    return counts
+
+
+def alphabet_from_counts(counts, size=ALPHABET_SIZE):
+    """The alphabet of `count_characters`' counts: the `size - 1` most frequent characters.
+
+    Ties are broken by code point, so the same texts always give the same alphabet.
+    """
+    points = np.flatnonzero(counts)  # ascending
+    return "".join(map(chr, points[np.argsort(-counts[points], kind="stable")][: size - 1].tolist()))
 
 
 def save_alphabet(alphabet, path, size=ALPHABET_SIZE, max_len=MAX_LEN, mask_entities=False):

@@ -16,7 +16,7 @@ by `csv_input.read_csv_chunks` (the reader behind `data.read_csv`),
             first appearance, as `pd.factorize` does) and their tweet
             counts; then `data.split_authors` over the names
     pass 2  character counts of the training texts -> the alphabet
-            (`alphabet_from_counts`, equal to `data.build_alphabet`); skipped
+            (`data.build_alphabet` over the streamed texts); skipped
             when an alphabet is given (a resumed run)
     pass 3  `data.encode` chunk by chunk, written straight to .npy files
 
@@ -168,34 +168,7 @@ def read_shard(path, chunk_rows=CHUNK_ROWS, check=True, on_bytes=None):
 
 
 # ---------------------------------------------------------------------------
-# The alphabet from streamed counts
-
-
-def alphabet_from_counts(counts, size=data.ALPHABET_SIZE):
-    """`data.build_alphabet`'s alphabet from character counts.
-
-    counts: a mapping {character: count} (e.g. a `collections.Counter` updated
-    chunk by chunk), or a 1-D array of counts indexed by code point. The
-    `size - 1` most frequent characters, ties broken by code point.
-    """
-    if isinstance(counts, np.ndarray):
-        points = np.flatnonzero(counts)
-        items = [(chr(int(p)), int(counts[p])) for p in points]
-    else:
-        items = [(char, int(n)) for char, n in counts.items() if n > 0]
-    ranked = sorted(items, key=lambda item: (-item[1], ord(item[0])))
-    return "".join(char for char, _ in ranked[: size - 1])
-
-
-def count_characters(texts, counts=None):
-    """Add the code points of `texts` to `counts`, an int64 array of 0x110000 (made when None)."""
-    if counts is None:
-        counts = np.zeros(0x110000, dtype=np.int64)
-    joined = "".join(texts)
-    if joined:
-        points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        counts += np.bincount(points, minlength=0x110000)
-    return counts
+# Text ids
 
 
 def text_hashes(texts):
@@ -486,14 +459,13 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
             raise data.DataError("a shard changed while it was being read; run again", label)
         return texts, data.prepare_texts(texts, mask_entities), ids  # masked with MASK_ENTITIES, as load_corpus
 
-    # Pass 2: the alphabet, from the training texts only.
-    if alphabet is None:
-        chars = np.zeros(0x110000, dtype=np.int64)
+    # Pass 2: the alphabet, from the training texts only (streamed into data.build_alphabet).
+    def training_texts():
         for _, chunk in _passes(paths, progress, "pass 2/3: counting characters of the training tweets", False, chunk_rows):
             _, shown, ids = kept(chunk)
-            count_characters(shown[split_of[ids] == 0].tolist(), chars)
-        alphabet = alphabet_from_counts(chars, size)
-        del chars
+            yield from shown[split_of[ids] == data.TRAIN]
+
+    alphabet = data.build_alphabet(training_texts(), size) if alphabet is None else alphabet
 
     # Pass 3: encode, write.
     writers = {

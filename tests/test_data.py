@@ -1,5 +1,7 @@
 """data.py: the alphabet, encode / one_hot, CSV reading, splits and pair drawing."""
 
+import collections
+
 import numpy as np
 import pytest
 from conftest import write_csv
@@ -12,6 +14,24 @@ def test_alphabet_is_most_frequent_characters_ties_broken_by_code_point():
     # c:3, b:3, ' ':2, a:1 -> tie between b and c goes to the lower code point.
     assert alphabet == "bc "
     assert data.build_alphabet(["ccc bb a", "b"], size=4) == alphabet
+
+
+def test_alphabet_is_one_ranking_of_counts_streamed_in_blocks():
+    def ranked(texts, size):  # the rule, written out: by count, ties to the lower code point
+        items = sorted(collections.Counter("".join(texts)).items(), key=lambda item: (-item[1], ord(item[0])))
+        return "".join(char for char, _ in items[: size - 1])
+
+    rng = np.random.default_rng(1)
+    pool = list("aabbbcdeé😀 \n\u200b") + [chr(c) for c in range(0x4E00, 0x4E10)]
+    for size in (2, 4, 8, 256):
+        for _ in range(20):
+            texts = ["".join(rng.choice(pool, int(rng.integers(0, 30)))) for _ in range(int(rng.integers(1, 8)))]
+            assert data.build_alphabet(texts, size) == ranked(texts, size)
+            assert data.build_alphabet(iter(texts), size) == ranked(texts, size)  # any iterable (tweet_cache's)
+            assert data.alphabet_from_counts(data.count_characters(texts), size) == ranked(texts, size)
+    # Counted in blocks of texts: every block counts.
+    counts = data.count_characters(["ab", "\ud800"] * 40_000)
+    assert counts[ord("a")] == counts[ord("b")] == counts[0xD800] == 40_000 and counts.sum() == 120_000
 
 
 def test_alphabet_round_trip_through_json_keeps_any_character(tmp_path):

@@ -1,6 +1,5 @@
 """tweet_cache.py: CSV shards streamed into an on-disk cache give data.load_corpus's corpus."""
 
-import collections
 import glob
 import os
 
@@ -103,22 +102,6 @@ def test_one_file_gives_load_corpus_exactly_and_the_same_pairs(tmp_path):
 
 def _same(p, q):
     return all(np.array_equal(x, y) for x, y in zip(p, q)) and p.a.dtype == q.a.dtype == np.int32
-
-
-def test_alphabet_from_counts_equals_build_alphabet():
-    rng = np.random.default_rng(1)
-    pool = list("aabbbcdeé😀 \n\u200b") + [chr(c) for c in range(0x4E00, 0x4E10)]
-    for size in (2, 4, 8, 256):
-        for _ in range(20):
-            texts = ["".join(rng.choice(pool, int(rng.integers(0, 30)))) for _ in range(int(rng.integers(1, 8)))]
-            counter = collections.Counter()
-            for text in texts:
-                counter.update(text)
-            expected = data.build_alphabet(texts, size)
-            assert tweet_cache.alphabet_from_counts(counter, size) == expected
-            assert tweet_cache.alphabet_from_counts(tweet_cache.count_characters(texts), size) == expected
-    # Ties go to the lower code point.
-    assert tweet_cache.alphabet_from_counts(collections.Counter("ccc bb a" + "b"), 4) == "bc "
 
 
 def test_second_call_reuses_the_cache_without_reading(shards, tmp_path, monkeypatch):
