@@ -302,6 +302,39 @@ def _check_author_counts(counts, what="data"):
         raise DataError(f"{what}: every author has one tweet only: no same-author pairs are possible")
 
 
+def split_by_author(names, counts, fractions, seed, where):
+    """`split_authors` from the tweets per author, with both storages' checks and notes.
+
+    names: the distinct authors, in author-id order; counts: the tweets of
+    each. DataError (naming `where`) when the corpus or a split cannot give
+    both kinds of pair, or its authors are too few to split. Returns
+    (split_of: each author's part, part_counts: (3, authors) tweets per part,
+    notes: "train: N authors, M tweets" per part).
+    """
+    _check_author_counts(counts, where)  # one author, or one tweet each: say so before splitting
+    try:
+        split_of = split_authors(np.asarray(names, dtype=object), fractions, seed)
+    except DataError as error:
+        raise DataError(str(error), where) from None
+    part_counts = np.where(split_of == np.arange(len(SPLIT_NAMES))[:, None], counts, 0)
+    notes = []
+    for name, part in zip(SPLIT_NAMES, part_counts):
+        _check_author_counts(part, f"{where}: the {name} split")
+        notes.append(f"{name}: {int((part > 0).sum())} authors, {int(part.sum())} tweets")
+    return split_of, part_counts, notes
+
+
+def check_rows(n_rows, where):
+    """Raise DataError when no row is left once the rows with an empty text are skipped."""
+    if n_rows == 0:
+        raise DataError("no usable rows: every row has an empty text", where)
+
+
+def truncation_notes(truncated, max_len):
+    """[the note on the tweets `encode` cut to max_len characters], or [] when none was."""
+    return [f"truncated {truncated} tweet(s) longer than {max_len} characters"] if truncated else []
+
+
 class PairIndex(NamedTuple):
     """T tweets grouped by author: what `draw_indexed_pairs` reads of them.
 
@@ -426,8 +459,6 @@ class Corpus(NamedTuple):
     notes: list
 
 
-
-
 def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alphabet=None, mask_entities=False):
     """Read a CSV, split it, build the alphabet on the training part, encode it.
 
@@ -439,28 +470,15 @@ def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alph
     masking on or off. Raises DataError on input that cannot be used.
     """
     kind, frame = read_csv(path)
-    notes = []
     text_columns = ["author", "text"] if kind == "tweets" else ["text_a", "text_b"]
     frame, note = drop_empty_texts(frame, text_columns, path)
-    if note:
-        notes.append(note)
-    if len(frame) == 0:
-        raise DataError("no usable rows: every row has an empty text", path)
+    notes = [note] if note else []
+    check_rows(len(frame), path)
     if kind == "tweets":
         texts = frame["text"].to_numpy()
         author_ids, authors = pd.factorize(frame["author"])
-        check_pairable(author_ids, path)  # one author, or one tweet each: say so before splitting
-        try:
-            split = split_authors(frame["author"].to_numpy(), fractions, seed)
-        except DataError as error:
-            raise DataError(str(error), path) from None
-        for part, name in enumerate(SPLIT_NAMES):
-            check_pairable(author_ids[split == part], f"{path}: the {name} split")
-        for part, name in enumerate(SPLIT_NAMES):
-            notes.append(
-                f"{name}: {len(np.unique(author_ids[split == part]))} authors, "
-                f"{int((split == part).sum())} tweets"
-            )
+        split_of, _, split_notes = split_by_author(authors, np.bincount(author_ids), fractions, seed, path)
+        split, notes = split_of[author_ids], notes + split_notes
         fixed_pairs = None
         train_rows = split == TRAIN
     else:
@@ -491,8 +509,7 @@ def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alph
     if alphabet is None:
         alphabet = build_alphabet(shown[train_rows], size)
     encoded = encode(shown, alphabet, max_len, size, progress=len(shown) > 200_000)
-    if encoded.truncated:
-        notes.append(f"truncated {encoded.truncated} tweet(s) longer than {max_len} characters")
+    notes += truncation_notes(encoded.truncated, max_len)
     text_ids = pd.factorize(texts)[0] if kind == "tweets" else np.arange(len(texts))
     return Corpus(
         encoded.codes, encoded.lengths, text_ids, author_ids, split, fixed_pairs, alphabet, notes

@@ -429,25 +429,10 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
         counts[: len(id_of)] += np.bincount(ids[local], minlength=len(id_of))
         n += len(authors)
     notes = [csv_input.skipped_note(path, *entry, csv_input.TWEETS_COLUMNS) for path, entry in skipped.items()]
-    if n == 0:
-        raise data.DataError("no usable rows: every row has an empty text", label)
+    data.check_rows(n, label)
     names = list(id_of)  # in id order
-    counts = counts[: len(names)]
-    n_authors = len(names)
-    data.check_pairable(_stand_in(counts), label)
-    try:
-        split_of = data.split_authors(np.array(names, dtype=object), fractions, seed)  # per name, in id order
-    except data.DataError as error:
-        raise data.DataError(str(error), label) from None
-    part_counts = np.zeros((3, n_authors), dtype=np.int64)
-    for part in range(3):
-        part_counts[part] = np.where(split_of == part, counts, 0)
-    for part, name in enumerate(data.SPLIT_NAMES):
-        data.check_pairable(_stand_in(part_counts[part]), f"{label}: the {name} split")
-    for part, name in enumerate(data.SPLIT_NAMES):
-        notes.append(
-            f"{name}: {int((part_counts[part] > 0).sum())} authors, {int(part_counts[part].sum())} tweets"
-        )
+    split_of, part_counts, split_notes = data.split_by_author(names, counts[: len(names)], fractions, seed, label)
+    notes += split_notes
     author_index = pd.Index(names, dtype=object)
 
     def kept(chunk):
@@ -498,8 +483,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
     index.close()
     if writers["split"].rows != n:
         raise data.DataError("a shard changed while it was being read; run again", label)
-    if truncated:
-        notes.append(f"truncated {truncated} tweet(s) longer than {max_len} characters")
+    notes += data.truncation_notes(truncated, max_len)
     meta = {
         "version": CACHE_VERSION,
         "shards": fingerprint,
@@ -508,7 +492,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
         "max_len": max_len,
         "size": size,
         "tweets": n,
-        "authors": n_authors,
+        "authors": len(names),
         "alphabet": [ord(c) for c in alphabet],
         "mask_entities": bool(mask_entities),
         "notes": notes,
@@ -516,11 +500,6 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
     with open(os.path.join(folder, "authors.json"), "w", encoding="utf-8") as f:
         json.dump(names, f, ensure_ascii=False)
     data.atomic_write_text(os.path.join(folder, "meta.json"), json.dumps(meta, indent=1) + "\n")
-
-
-def _stand_in(counts):
-    """Author ids with min(count, 2) tweets each: what data.check_pairable needs, O(authors)."""
-    return np.repeat(np.arange(len(counts)), np.minimum(counts, 2))
 
 
 # ---------------------------------------------------------------------------
