@@ -2,7 +2,7 @@
 
     python bench/bench_quality.py --baseline-only              # the baselines alone (a minute or two)
     python bench/bench_quality.py                              # baselines + `python train.py` (defaults)
-    python bench/bench_quality.py --mask                       # the same with `train.py --mask-entities`
+    python bench/bench_quality.py --no-mask                    # the same with `train.py --no-mask-entities`
     python bench/bench_quality.py --run-dir runs/bench/NAME    # baselines + an already finished run
     python bench/bench_quality.py --head-ablation              # trains --head compare AND --head concat
     python bench/bench_quality.py --data ../shared/data/tweets_pan19_en.csv --train-args "--epochs 12"
@@ -20,7 +20,7 @@ Every system sees exactly the same thing:
   the call train.py makes);
 - the same texts: each tweet's first MAX_LEN characters, after
   `data.mask_entities` when the run's MASK_ENTITIES is true (mentions, links and
-  hashtags replaced by a placeholder character, `--mask`). The bench checks
+  hashtags replaced by a placeholder character; `--no-mask` turns it off). The bench checks
   that these texts encode to the corpus' codes.
 The constants are train.py's (imported from it), with the overrides of
 `--train-args` applied, or those saved in the `--run-dir` run.
@@ -49,7 +49,7 @@ Metrics: `metrics.pan_metrics` on the test pairs (AUC, c@1, F1, F0.5u, 1-Brier,
 overall) and accuracy at the threshold tuned on validation, for the LSTM and the
 pair-feature LR; test pair AUC for the cosine; account-level test AUC at each k
 for every system and aggregate. The printed tables and `bench/results/quality.json`
-(`quality_masked.json` with masking; or `--json`) also record the machine, the
+(`quality_unmasked.json` without masking; or `--json`) also record the machine, the
 versions, the code and data fingerprints and the exact command.
 
 Needs scikit-learn (bench/requirements.txt); the project itself does not.
@@ -59,7 +59,6 @@ import argparse
 import datetime
 import hashlib
 import importlib.metadata
-import inspect
 import json
 import os
 import platform
@@ -79,7 +78,7 @@ import train  # noqa: E402  (defines constants and functions only; nothing runs)
 
 DEFAULT_DATA = "../shared/data/tweets_dev.csv"  # relative to the repository root
 DEFAULT_JSON = os.path.join("bench", "results", "quality.json")
-DEFAULT_JSON_MASKED = os.path.join("bench", "results", "quality_masked.json")
+DEFAULT_JSON_UNMASKED = os.path.join("bench", "results", "quality_unmasked.json")
 DEFAULT_OUT_DIR = os.path.join("runs", "bench")
 
 # The baselines' TF-IDF. Case is kept (lowercase=False): capitalisation is a
@@ -164,16 +163,6 @@ def repo_path(path):
     return os.path.realpath(path if os.path.isabs(path) else os.path.join(REPO, path))
 
 
-def require_masking_support(need_flag):
-    """Stop with a clear message when masking is asked for and the project cannot mask yet."""
-    import data
-
-    if not callable(getattr(data, "mask_entities", None)):
-        fail("masking asked for (--mask or a run with MASK_ENTITIES), but data.mask_entities does not exist in this checkout")
-    if need_flag and "MASK_ENTITIES" not in train.CONFIG_KEYS:
-        fail("--mask passes --mask-entities to train.py, but train.py has no MASK_ENTITIES constant in this checkout")
-
-
 # -----------------------------------------------------------------------------
 # Data
 
@@ -186,16 +175,11 @@ def trainer_corpus(data_path, config, alphabet=None):
     """
     import data
 
-    options = {}
-    if masking(config):
-        require_masking_support(need_flag=False)
-        if "mask_entities" not in inspect.signature(data.load_corpus).parameters:
-            fail("the run masks entities (MASK_ENTITIES) but data.load_corpus takes no mask_entities argument: "
-                 "the bench cannot load the corpus train.py saw")
-        options["mask_entities"] = True
     fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
     try:
-        return data.load_corpus(data_path, fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, **options)
+        return data.load_corpus(
+            data_path, fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, masking(config)
+        )
     except data.DataError as error:
         fail(str(error))
 
@@ -217,9 +201,7 @@ def load(data_path, config, alphabet=None):
     kind, frame = data.read_csv(data_path)
     frame, _ = data.drop_empty_texts(frame, ["author", "text"], data_path)
     texts = np.array([str(text) for text in frame["text"].to_numpy()], dtype=object)
-    if masking(config):
-        prepare = getattr(data, "prepare_texts", None)  # the loader's own path from texts to what the model reads
-        texts = prepare(texts, True) if callable(prepare) else np.array([data.mask_entities(t) for t in texts], dtype=object)
+    texts = data.prepare_texts(texts, masking(config))  # the loader's own path from texts to what the model reads
     author_ids, _ = pd.factorize(frame["author"])
     encoded = data.encode(texts, corpus.alphabet, config["MAX_LEN"], config["ALPHABET_SIZE"])
     if not (np.array_equal(author_ids, corpus.author_ids) and np.array_equal(encoded.codes, corpus.codes)):
@@ -616,15 +598,15 @@ def main(argv):
     parser.add_argument("--baseline-only", action="store_true", help="run the baselines only (fast)")
     parser.add_argument("--run-dir", action="append", default=[], help="a finished train.py run to compare instead of training (repeatable)")
     parser.add_argument("--train-args", default="", help='extra train.py overrides, e.g. "--epochs 2 --units 32"')
-    parser.add_argument("--mask", action="store_true",
-                        help="mask entities: train.py --mask-entities, baselines on the masked texts (with --run-dir: the runs must be masked)")
+    parser.add_argument("--no-mask", action="store_true",
+                        help="texts as written: train.py --no-mask-entities, baselines on the unmasked texts (with --run-dir: the runs must be unmasked)")
     parser.add_argument("--head-ablation", action="store_true", help="train with --head compare and --head concat, report both")
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, help=f"where the trainer's runs go (default {DEFAULT_OUT_DIR}, git-ignored)")
     parser.add_argument("--run-name", default="", help="name of the trainer's run (default quality-<time>; -concat added for the ablation)")
     parser.add_argument("--baseline-epochs", type=int, default=5, help="the pair-feature LR trains on the pairs of the trainer's first N epochs (default 5)")
     parser.add_argument("--C", type=float, default=None, help=f"fix the pair-feature LR's C (default: best validation AUC of {C_GRID})")
     parser.add_argument("--json", default=None,
-                        help=f"results file, relative to the repository root (default {DEFAULT_JSON}, with masking {DEFAULT_JSON_MASKED})")
+                        help=f"results file, relative to the repository root (default {DEFAULT_JSON}, without masking {DEFAULT_JSON_UNMASKED})")
     args = parser.parse_args(argv)
     if args.baseline_only and (args.run_dir or args.head_ablation):
         parser.error("--baseline-only takes no --run-dir or --head-ablation (--train-args still set the constants, e.g. --seed)")
@@ -638,10 +620,9 @@ def main(argv):
     train_argv = shlex.split(args.train_args)
     if args.head_ablation and any(arg.split("=")[0] == "--head" for arg in train_argv):
         parser.error("--head-ablation picks --head itself; drop it from --train-args")
-    if args.mask and not args.run_dir:
-        require_masking_support(need_flag=True)
-        if "--mask-entities" not in train_argv and "--mask_entities" not in train_argv:
-            train_argv.append("--mask-entities")
+    if args.no_mask and not args.run_dir:
+        if "--no-mask-entities" not in train_argv and "--no-mask_entities" not in train_argv:
+            train_argv.append("--no-mask-entities")
 
     # The configuration every system runs with.
     runs = []  # (label, run_dir, command or None, seconds or None, report)
@@ -658,8 +639,8 @@ def main(argv):
             differ = [key for key in PAIR_KEYS if setting(report["config"], key) != setting(config, key)]
             if differ:
                 fail(f"{run_dir} differs from {runs[0][1]} in {differ}: not the same pairs or texts")
-        if args.mask and not masking(config):
-            fail(f"--mask, but {runs[0][1]} was trained without MASK_ENTITIES")
+        if args.no_mask and masking(config):
+            fail(f"--no-mask, but {runs[0][1]} was trained with MASK_ENTITIES")
         alphabet = run_alphabet(runs[0][1])  # the run's own alphabet: its codes
         overrides = non_default(config)
     else:
@@ -667,7 +648,7 @@ def main(argv):
         config, _ = config_from_args(["--data", args.data, *train_argv])
         overrides = non_default(config)
     masked = masking(config)
-    json_arg = args.json or (DEFAULT_JSON_MASKED if masked else DEFAULT_JSON)
+    json_arg = args.json or (DEFAULT_JSON if masked else DEFAULT_JSON_UNMASKED)
 
     # -------------------------------------------------------------------------
     # Baselines first: fast, and they fail fast on bad data before any training.

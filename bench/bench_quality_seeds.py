@@ -2,7 +2,7 @@
 
     python bench/bench_quality_seeds.py                                 # SEED 1337, 1, 2, 3 on the dev tweets
     python bench/bench_quality_seeds.py --data ../shared/data/tweets_pan19_en.csv --C 0.3
-    python bench/bench_quality_seeds.py --data ../shared/data/tweets_pan19_en.csv --C 0.3 --mask
+    python bench/bench_quality_seeds.py --data ../shared/data/tweets_pan19_en.csv --C 0.3 --no-mask
     python bench/bench_quality_seeds.py --seeds 1337,1 --train-args "--epochs 16" --C 0.3
     python bench/bench_quality_seeds.py --run-dirs runs/bench/a,runs/bench/b   # re-score finished runs
 
@@ -12,9 +12,10 @@ account pairs with both aggregates: the head on the mean encodings, and the
 mean of the k x k pair scores), the pair-feature TF-IDF + LR baseline (mean of
 its k x k pair scores) and the joined-document TF-IDF cosine (PAN's naive
 baseline), at every k of ACCOUNT_SIZES (1, 5, 10). `--train-args` go to every
-seed's train.py (not --seed: use --seeds). `--mask` trains with
-`train.py --mask-entities` and gives the baselines the masked texts; run the
-command with and without it for both variants. `--run-dirs` takes finished runs
+seed's train.py (not --seed: use --seeds). Entities are masked by default
+(MASK_ENTITIES), for the LSTM and the baselines alike; `--no-mask` trains with
+`train.py --no-mask-entities` and gives the baselines the texts as written: run
+the command with and without it for both variants. `--run-dirs` takes finished runs
 instead, one a seed (the seed read from each run's config, the data from its
 DATA unless `--data` says otherwise), and trains nothing; they must share every
 constant but SEED.
@@ -24,8 +25,8 @@ the sample standard deviation over seeds. With few test authors a seed
 (8 on the dev tweets), which authors land in the test split moves a figure
 more than most changes to the trainer: judge a change by the mean and by the
 number of seeds where it wins. The summary, with every seed's full record,
-goes to `bench/results/quality_seeds.json` (`quality_seeds_masked.json` with
-masking; `--json PATH`); each seed's record also beside it, in
+goes to `bench/results/quality_seeds.json` (`quality_seeds_unmasked.json`
+without masking; `--json PATH`); each seed's record also beside it, in
 `bench/results/quality_seeds/seed-N.json` (`PATH` without `.json`).
 """
 
@@ -44,7 +45,7 @@ import bench_quality  # noqa: E402  (this folder is sys.path[0])
 REPO = bench_quality.REPO
 DEFAULT_SEEDS = "1337,1,2,3"
 DEFAULT_JSON = os.path.join("bench", "results", "quality_seeds.json")
-DEFAULT_JSON_MASKED = os.path.join("bench", "results", "quality_seeds_masked.json")
+DEFAULT_JSON_UNMASKED = os.path.join("bench", "results", "quality_seeds_unmasked.json")
 
 
 def fail(message):
@@ -143,14 +144,14 @@ def main(argv):
     parser.add_argument("--seeds", default=None, help=f"comma-separated SEED values (default {DEFAULT_SEEDS})")
     parser.add_argument("--run-dirs", default=None, help="comma-separated finished runs, one a seed: re-score them, train nothing")
     parser.add_argument("--train-args", default="", help='train.py overrides for every seed, e.g. "--epochs 16" (not --seed)')
-    parser.add_argument("--mask", action="store_true", help="train.py --mask-entities, baselines on the masked texts (--run-dirs: the runs must be masked)")
+    parser.add_argument("--no-mask", action="store_true", help="train.py --no-mask-entities, baselines on the texts as written (--run-dirs: the runs must be unmasked)")
     parser.add_argument("--data", default=None,
                         help=f"author,text CSV (default {bench_quality.DEFAULT_DATA}; with --run-dirs, the runs' DATA)")
     parser.add_argument("--C", type=float, default=None, help="fix the pair-feature LR's C (default: picked per seed on validation)")
     parser.add_argument("--baseline-epochs", type=int, default=None, help="the pair-feature LR's epochs of training pairs (bench_quality.py's default)")
     parser.add_argument("--out-dir", default=bench_quality.DEFAULT_OUT_DIR, help="where the trainer's runs go")
     parser.add_argument("--json", default=None,
-                        help=f"summary file, relative to the repository root (default {DEFAULT_JSON}, with masking {DEFAULT_JSON_MASKED})")
+                        help=f"summary file, relative to the repository root (default {DEFAULT_JSON}, without masking {DEFAULT_JSON_UNMASKED})")
     args = parser.parse_args(argv)
     command = shlex.join(["python", "bench/bench_quality_seeds.py", *argv])
     started_at = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -162,8 +163,8 @@ def main(argv):
         if not found:
             parser.error("--run-dirs is empty")
         masked = bench_quality.masking(found[0][2])
-        if args.mask and not masked:
-            fail(f"--mask, but {found[0][1]} was trained without MASK_ENTITIES")
+        if args.no_mask and masked:
+            fail(f"--no-mask, but {found[0][1]} was trained with MASK_ENTITIES")
         jobs = [(seed, ["--run-dir", run_dir]) for seed, run_dir, _ in found]
     else:
         try:
@@ -177,14 +178,14 @@ def main(argv):
         train_argv = shlex.split(args.train_args)
         if any(arg.split("=")[0] == "--seed" for arg in train_argv):
             parser.error("--train-args must not set --seed; use --seeds")
-        masked = args.mask or any(arg in ("--mask-entities", "--mask_entities") for arg in train_argv)
+        masked = not (args.no_mask or any(arg in ("--no-mask-entities", "--no-mask_entities") for arg in train_argv))
         stamp = time.strftime("%Y%m%d-%H%M%S")  # each bench its own runs: train.py never overwrites a finished one
         jobs = [
-            (seed, ["--out-dir", args.out_dir, "--run-name", f"seeds-{stamp}-{seed}" + ("-masked" if masked else ""),
+            (seed, ["--out-dir", args.out_dir, "--run-name", f"seeds-{stamp}-{seed}" + ("" if masked else "-unmasked"),
                     "--train-args", shlex.join([*train_argv, "--seed", str(seed)])])
             for seed in seeds
         ]
-    json_arg = args.json or (DEFAULT_JSON_MASKED if masked else DEFAULT_JSON)
+    json_arg = args.json or (DEFAULT_JSON if masked else DEFAULT_JSON_UNMASKED)
     json_path = json_arg if os.path.isabs(json_arg) else os.path.join(REPO, json_arg)
     per_seed_dir = os.path.splitext(json_path)[0]  # quality_seeds.json -> quality_seeds/seed-N.json
 
@@ -194,8 +195,8 @@ def main(argv):
         seed_argv = [*seed_argv, "--json", os.path.join(per_seed_dir, f"seed-{seed}.json")]
         if args.data is not None:
             seed_argv += ["--data", args.data]
-        if args.mask:
-            seed_argv.append("--mask")
+        if args.no_mask:
+            seed_argv.append("--no-mask")
         if args.C is not None:
             seed_argv += ["--C", str(args.C)]
         if args.baseline_epochs is not None:
@@ -236,7 +237,7 @@ def main(argv):
     if args.run_dirs is not None:
         say("trainer:  finished runs " + ", ".join(r["run_dir"] for r in rows))
     else:
-        say("trainer:  train.py defaults" + (f" + {args.train_args}" if args.train_args else "") + (" + --mask-entities" if args.mask else ""))
+        say("trainer:  train.py defaults" + (f" + {args.train_args}" if args.train_args else "") + (" + --no-mask-entities" if args.no_mask else ""))
     constants = {key: v for key, v in first["non_default_constants"].items() if key != "SEED"}  # SEED: the columns
     if constants:
         say(f"NOTE:     constants differ from train.py's defaults: {constants}")
