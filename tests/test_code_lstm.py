@@ -148,7 +148,7 @@ def test_from_keras_lstm_refuses_what_it_cannot_reproduce():
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("batch", [5, pytest.param(1, marks=pytest.mark.slow)])  # quick loop: batch 5
 @pytest.mark.parametrize("skip_padding", [True, False])
-@pytest.mark.parametrize("xla", [False, True])
+@pytest.mark.parametrize("xla", [False, pytest.param(True, marks=pytest.mark.slow)])  # XLA: quick in the grids below
 def test_gradients_match_keras_lstm(training, longest, batch, skip_padding, xla, monkeypatch):
     tf = pytest.importorskip("tensorflow")
     if keras.backend.backend() != "tensorflow":
@@ -213,14 +213,18 @@ def outputs_and_gradients(layer, inputs, probe, training, xla):
     return numpy(out), [tf.convert_to_tensor(g).numpy() for g in grads]
 
 
+def _sequence_cases():
+    """(skip_padding, groups, batch, xla); the quick loop keeps padding skipped in groups without
+    XLA, and no skipping with and without XLA."""
+    quick = {(False, 1, 7, False), (False, 1, 7, True), (True, 2, 7, False)}
+    return [
+        pytest.param(*case, marks=() if case in quick else pytest.mark.slow)
+        for case in [(True, 1, 7), (False, 1, 7), (True, 2, 7), (True, 2, 1)] for case in [(*case, False), (*case, True)]
+    ]
+
+
 @pytest.mark.parametrize("longest", LONGEST_CASES)
-@pytest.mark.parametrize("xla", [False, True])
-# The quick loop keeps one case with padding skipped (in groups) and one without.
-@pytest.mark.parametrize(
-    "skip_padding,groups,batch",
-    [pytest.param(True, 1, 7, marks=pytest.mark.slow), (False, 1, 7), (True, 2, 7),
-     pytest.param(True, 2, 1, marks=pytest.mark.slow)],
-)
+@pytest.mark.parametrize("skip_padding,groups,batch,xla", _sequence_cases())
 def test_return_sequences_matches_keras_lstm_outputs_and_gradients(longest, skip_padding, xla, groups, batch):
     """Every step's h, and the gradients when dL/dh arrives at every step (front-padded tweets of
     different lengths; longest MAX_LEN: no common padding prefix). groups=2 with one row: an empty group."""
@@ -333,7 +337,7 @@ def test_save_and_load_with_safe_mode(tmp_path):
     assert config["units"] == UNITS and config["depth"] == DEPTH and config["unit_forget_bias"] is True
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_training_steps_match_the_core_model(jit_compile):
     """One SGD step on each model from the same weights gives the same weights.
 

@@ -173,6 +173,7 @@ def test_train_py_starts_pair_training_from_the_pretrained_lstm(tiny_runs):
     assert not np.allclose(initial.get_weights()[1], pretrained[1], atol=1e-3)
 
 
+@pytest.mark.slow  # 4 s; a whole same-seed run is test_resume's
 def test_same_seed_same_pretraining(tmp_path):
     corpus = toy_corpus(["hello there", "hi you", "hey hey", "ho ho ho"] * 4)
     runs = []
