@@ -151,8 +151,11 @@ def check_reload(run_dir):
     with open(os.path.join(run_dir, "metrics.json")) as f:
         saved = json.load(f)["test"]
     fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
-    corpus = data.load_corpus(config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet)
-    pairs = data.evaluation_pairs(corpus, 2, config["EVAL_PAIRS"], config["SEED"])
+    mask = data.load_mask_entities(os.path.join(run_dir, "alphabet.json"))  # the texts as the run read them
+    corpus = data.load_corpus(
+        config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, mask
+    )
+    pairs = data.evaluation_pairs(corpus, data.TEST, config["EVAL_PAIRS"], config["SEED"])
     a, b = (corpus.codes[pairs.a], corpus.lengths[pairs.a]), (corpus.codes[pairs.b], corpus.lengths[pairs.b])
     scores = siamese.score_pairs(net, *a, *b)
     again = metrics.pan_metrics(pairs.label, scores)
