@@ -214,17 +214,22 @@ def outputs_and_gradients(layer, inputs, probe, training, xla):
 
 
 def _sequence_cases():
-    """(skip_padding, groups, batch, xla); the quick loop keeps padding skipped in groups without
-    XLA, and no skipping with and without XLA."""
+    """(skip_padding, groups, batch, xla, longest). The quick loop keeps padding skipped in groups
+    without XLA, and no skipping with and without XLA, at the common-prefix length. Under XLA the
+    full suite runs the two longer lengths; the one-step and empty batches run without it (XLA
+    with every length is test_gradients_match_keras_lstm's)."""
     quick = {(False, 1, 7, False), (False, 1, 7, True), (True, 2, 7, False)}
-    return [
-        pytest.param(*case, marks=() if case in quick else pytest.mark.slow)
-        for case in [(True, 1, 7), (False, 1, 7), (True, 2, 7), (True, 2, 1)] for case in [(*case, False), (*case, True)]
-    ]
+    cases = []
+    for skip_padding, groups, batch in [(True, 1, 7), (False, 1, 7), (True, 2, 7), (True, 2, 1)]:
+        for xla in (False, True):
+            for longest in LONGEST if not xla else LONGEST[:2]:
+                case = (skip_padding, groups, batch, xla)
+                slow = case not in quick or longest != MAX_LEN - 7
+                cases.append(pytest.param(*case, longest, marks=pytest.mark.slow if slow else ()))
+    return cases
 
 
-@pytest.mark.parametrize("longest", LONGEST_CASES)
-@pytest.mark.parametrize("skip_padding,groups,batch,xla", _sequence_cases())
+@pytest.mark.parametrize("skip_padding,groups,batch,xla,longest", _sequence_cases())
 def test_return_sequences_matches_keras_lstm_outputs_and_gradients(longest, skip_padding, xla, groups, batch):
     """Every step's h, and the gradients when dL/dh arrives at every step (front-padded tweets of
     different lengths; longest MAX_LEN: no common padding prefix). groups=2 with one row: an empty group."""
