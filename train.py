@@ -308,7 +308,9 @@ def main(argv):
 
     config = distribute.process_config(config)  # several processes (hosts): only process 0 writes the run folder
     run = run_folder.open_run(config, overrides)  # the run folder, new or resumed
-    config = {**defaults, **run.config}  # resuming a run saved before a constant existed: its default
+    # Resuming a run saved before a constant existed: its default, but for masking, which such
+    # a run trained without (its saved alphabet and pairs are of the texts as written).
+    config = {**defaults, "MASK_ENTITIES": False, **run.config}
     print(f"run folder (in progress): {run.partial_dir}")
 
     # Heavy imports after the cheap checks, so a typo fails fast.
