@@ -33,8 +33,20 @@ def random_codes(n, max_len=MAX_LEN, seed=0, longest=None):
 # Longest tweet of the batch: every step a character somewhere, a common
 # padding prefix of 7 steps, one step only, and no character at all.
 LONGEST = [MAX_LEN, MAX_LEN - 7, 1, 0]
-# The quick loop (-m "not slow") checks the common-prefix case of each grid; the full suite all four.
-LONGEST_CASES = [pytest.param(n, marks=() if n == MAX_LEN - 7 else pytest.mark.slow) for n in LONGEST]
+# Each case of a grid runs one function (one trace, one XLA compile: the codes and lengths
+# are its arguments, and the prefix length a runtime value) on batches of several longest
+# lengths. The quick loop (-m "not slow") checks the common-prefix batch; the full suite the
+# other three too.
+LONGEST_CASES = [
+    pytest.param([MAX_LEN - 7], id="prefix"),
+    pytest.param([MAX_LEN, 1, 0], id="full-one-empty", marks=pytest.mark.slow),
+]
+
+
+def longest_cases(quick):
+    """The length batches of one grid case: where the quick loop runs the case, the
+    common-prefix batch (quick) and the other three (slow); elsewhere all four in one test."""
+    return LONGEST_CASES if quick else [pytest.param(LONGEST, id="all", marks=pytest.mark.slow)]
 
 
 def pair(units=UNITS, seed=0, skip_padding=True):
@@ -89,22 +101,23 @@ def assert_path(skip_calls, skip_padding, xla):
 
 @pytest.mark.parametrize("xla", [False, True])
 @pytest.mark.parametrize("skip_padding", [True, False])
-@pytest.mark.parametrize("longest", LONGEST_CASES)
+@pytest.mark.parametrize("longest_cases", LONGEST_CASES)
 @pytest.mark.parametrize("training", [False, True])
-def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest, skip_padding, xla, monkeypatch):
+def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest_cases, skip_padding, xla, monkeypatch):
     layer, lstm = pair(skip_padding=skip_padding)
-    codes, lengths = random_codes(9, longest=longest)
-    expected = numpy(lstm(data.one_hot(codes, lengths)))
     skip_calls = count_calls(monkeypatch, "_recurrence_skip")
     call = lambda codes, lengths: layer(codes, lengths, training=training)  # noqa: E731
     if xla:
         call = xla_compiled(call)
-    got = numpy(call(codes, ops.convert_to_tensor(lengths.astype("uint16"))))
-    assert_path(skip_calls, skip_padding, xla)
-    assert got.shape == (9, UNITS)
-    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
-    # An empty tweet still runs the recurrence over the bias alone: not zero.
-    assert np.abs(got[0]).max() > 0
+    for longest in longest_cases:
+        codes, lengths = random_codes(9, longest=longest)
+        expected = numpy(lstm(data.one_hot(codes, lengths)))
+        got = numpy(call(codes, ops.convert_to_tensor(lengths.astype("uint16"))))
+        assert_path(skip_calls, skip_padding, xla)
+        assert got.shape == (9, UNITS)
+        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0, err_msg=f"longest {longest}")
+        # An empty tweet still runs the recurrence over the bias alone: not zero.
+        assert np.abs(got[0]).max() > 0
 
 
 def test_weights_are_the_lstm_cells_and_convert_exactly_both_ways():
@@ -144,19 +157,35 @@ def test_from_keras_lstm_refuses_what_it_cannot_reproduce():
             code_lstm.from_keras_lstm(lstm)
 
 
-@pytest.mark.parametrize("longest", LONGEST_CASES)
-@pytest.mark.parametrize("training", [False, True])
-@pytest.mark.parametrize("batch", [5, pytest.param(1, marks=pytest.mark.slow)])  # quick loop: batch 5
-@pytest.mark.parametrize("skip_padding", [True, False])
-@pytest.mark.parametrize("xla", [False, pytest.param(True, marks=pytest.mark.slow)])  # XLA: quick in the grids below
-def test_gradients_match_keras_lstm(training, longest, batch, skip_padding, xla, monkeypatch):
+def assert_gradients_match(got, expected, longest):
+    """Gradients [kernel, recurrent_kernel, bias] of CodeLSTM against keras.layers.LSTM's."""
+    for name, a, b in zip(["kernel", "recurrent_kernel", "bias"], got, expected):
+        if not (name == "kernel" and longest == 0):  # no character: no kernel row used
+            assert np.abs(b).max() > 1e-3, name  # a real check, not zeros against zeros
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=0, err_msg=f"{name}, longest {longest}")
+
+
+def _gradient_cases():
+    """(xla, skip_padding, batch, training, longest_cases). The quick loop runs batch 5 without
+    XLA (XLA is quick in the return_sequences grid)."""
+    cases = []
+    for xla in (False, True):
+        for skip_padding in (True, False):
+            for batch in (5, 1):
+                for training in (False, True):
+                    name = f"{'xla' if xla else 'eager'}-{'skip' if skip_padding else 'noskip'}-batch{batch}-{'training' if training else 'inference'}"
+                    for lengths in longest_cases(quick=not xla and batch == 5):
+                        cases.append(pytest.param(xla, skip_padding, batch, training, *lengths.values,
+                                                  marks=lengths.marks, id=f"{name}-{lengths.id}"))
+    return cases
+
+
+@pytest.mark.parametrize("xla,skip_padding,batch,training,longest_cases", _gradient_cases())
+def test_gradients_match_keras_lstm(training, longest_cases, batch, skip_padding, xla, monkeypatch):
     tf = pytest.importorskip("tensorflow")
     if keras.backend.backend() != "tensorflow":
         pytest.skip("gradient check written with tf.GradientTape")
     layer, lstm = pair(skip_padding=skip_padding)
-    codes, lengths = random_codes(batch, longest=longest)
-    lengths[0] = longest  # a batch of one: its tweet is the longest
-    one_hot = data.one_hot(codes, lengths)
     probe = np.random.default_rng(7).normal(size=(batch, UNITS)).astype("float32")
 
     def grads(fn, weights):
@@ -165,14 +194,19 @@ def test_gradients_match_keras_lstm(training, longest, batch, skip_padding, xla,
         return tape.gradient(loss, weights)
 
     skip_calls = count_calls(monkeypatch, "_recurrence_skip")
-    layer_grads = lambda: grads(lambda: layer(codes, lengths, training=training), layer.trainable_weights)  # noqa: E731
-    got = [tf.convert_to_tensor(g).numpy() for g in (xla_compiled(layer_grads) if xla else layer_grads)()]
-    assert_path(skip_calls, skip_padding, xla)
-    expected = [tf.convert_to_tensor(g).numpy() for g in grads(lambda: lstm(one_hot), lstm.trainable_weights)]
-    for name, a, b in zip(["kernel", "recurrent_kernel", "bias"], got, expected):
-        if not (name == "kernel" and longest == 0):  # no character: no kernel row used
-            assert np.abs(b).max() > 1e-3, name  # a real check, not zeros against zeros
-        np.testing.assert_allclose(a, b, atol=1e-4, rtol=0, err_msg=name)
+    layer_grads = lambda codes, lengths: grads(  # noqa: E731
+        lambda: layer(codes, lengths, training=training), layer.trainable_weights
+    )
+    if xla:
+        layer_grads = xla_compiled(layer_grads)
+    for longest in longest_cases:
+        codes, lengths = random_codes(batch, longest=longest)
+        lengths[0] = longest  # a batch of one: its tweet is the longest
+        got = [tf.convert_to_tensor(g).numpy() for g in layer_grads(codes, lengths)]
+        assert_path(skip_calls, skip_padding, xla)
+        one_hot = data.one_hot(codes, lengths)
+        expected = [tf.convert_to_tensor(g).numpy() for g in grads(lambda: lstm(one_hot), lstm.trainable_weights)]
+        assert_gradients_match(got, expected, longest)
 
 
 def sequence_pair(skip_padding=True, groups=1, seed=0):
@@ -187,67 +221,76 @@ def sequence_pair(skip_padding=True, groups=1, seed=0):
     return layer, lstm
 
 
-def outputs_and_gradients(layer, inputs, probe, training, xla):
-    """(layer(*inputs), gradients of sum(sin(3 * output) * probe) at the layer's weights), on any backend."""
+def outputs_and_gradients(layer, probe, training, xla):
+    """A function inputs -> (layer(*inputs), gradients of sum(sin(3 * output) * probe) at the
+    layer's weights), on TensorFlow or JAX; xla: compiled once, for every input of the same shapes."""
     if keras.backend.backend() == "jax":
         import jax
 
         fixed = [v.value for v in layer.non_trainable_variables]  # keras LSTM: a seed generator's state
 
-        def loss(values):
+        def loss(values, *inputs):
             out, _ = layer.stateless_call(values, fixed, *inputs, training=training)
             return ops.sum(ops.sin(3.0 * out) * probe), out
 
         run = jax.value_and_grad(loss, has_aux=True)
-        (_, out), grads = (jax.jit(run) if xla else run)([v.value for v in layer.trainable_weights])
-        return numpy(out), [numpy(g) for g in grads]
+        run = jax.jit(run) if xla else run
+
+        def jax_fn(*inputs):
+            (_, out), grads = run([v.value for v in layer.trainable_weights], *inputs)
+            return numpy(out), [numpy(g) for g in grads]
+
+        return jax_fn
     tf = pytest.importorskip("tensorflow")
 
-    def run():
+    def run(*inputs):
         with tf.GradientTape() as tape:
             out = layer(*inputs, training=training)
             loss = tf.reduce_sum(tf.sin(3.0 * out) * probe)
         return out, tape.gradient(loss, layer.trainable_weights)
 
-    out, grads = (xla_compiled(run) if xla else run)()
-    return numpy(out), [tf.convert_to_tensor(g).numpy() for g in grads]
+    run = xla_compiled(run) if xla else run
+
+    def tf_fn(*inputs):
+        out, grads = run(*inputs)
+        return numpy(out), [tf.convert_to_tensor(g).numpy() for g in grads]
+
+    return tf_fn
 
 
 def _sequence_cases():
-    """(skip_padding, groups, batch, xla, longest). The quick loop keeps padding skipped in groups
-    without XLA, and no skipping with and without XLA, at the common-prefix length. Under XLA the
-    full suite runs the two longer lengths; the one-step and empty batches run without it (XLA
-    with every length is test_gradients_match_keras_lstm's)."""
+    """(skip_padding, groups, batch, xla, longest_cases). The quick loop keeps padding skipped in
+    groups without XLA, and no skipping with and without XLA, on the common-prefix batch."""
     quick = {(False, 1, 7, False), (False, 1, 7, True), (True, 2, 7, False)}
     cases = []
     for skip_padding, groups, batch in [(True, 1, 7), (False, 1, 7), (True, 2, 7), (True, 2, 1)]:
         for xla in (False, True):
-            for longest in LONGEST if not xla else LONGEST[:2]:
-                case = (skip_padding, groups, batch, xla)
-                slow = case not in quick or longest != MAX_LEN - 7
-                cases.append(pytest.param(*case, longest, marks=pytest.mark.slow if slow else ()))
+            case = (skip_padding, groups, batch, xla)
+            name = f"{'skip' if skip_padding else 'noskip'}-groups{groups}-batch{batch}-{'xla' if xla else 'eager'}"
+            for lengths in longest_cases(quick=case in quick):
+                cases.append(pytest.param(*case, *lengths.values, marks=lengths.marks, id=f"{name}-{lengths.id}"))
     return cases
 
 
-@pytest.mark.parametrize("skip_padding,groups,batch,xla,longest", _sequence_cases())
-def test_return_sequences_matches_keras_lstm_outputs_and_gradients(longest, skip_padding, xla, groups, batch):
+@pytest.mark.parametrize("skip_padding,groups,batch,xla,longest_cases", _sequence_cases())
+def test_return_sequences_matches_keras_lstm_outputs_and_gradients(longest_cases, skip_padding, xla, groups, batch):
     """Every step's h, and the gradients when dL/dh arrives at every step (front-padded tweets of
     different lengths; longest MAX_LEN: no common padding prefix). groups=2 with one row: an empty group."""
     if keras.backend.backend() not in ("tensorflow", "jax"):
         pytest.skip("gradient check written for TensorFlow and JAX")
     layer, lstm = sequence_pair(skip_padding=skip_padding, groups=groups)
-    codes, lengths = random_codes(batch, longest=longest)
-    lengths[0] = longest
     probe = np.random.default_rng(7).normal(size=(batch, MAX_LEN, UNITS)).astype("float32")
+    reference = outputs_and_gradients(lstm, probe, True, False)
     for training in (True, False):
-        got, got_grads = outputs_and_gradients(layer, (codes, lengths), probe, training, xla)
-        expected, expected_grads = outputs_and_gradients(lstm, (data.one_hot(codes, lengths),), probe, True, False)
-        assert got.shape == (batch, MAX_LEN, UNITS)
-        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
-        for name, a, b in zip(["kernel", "recurrent_kernel", "bias"], got_grads, expected_grads):
-            if not (name == "kernel" and longest == 0):  # no character: no kernel row used
-                assert np.abs(b).max() > 1e-3, name  # a real check, not zeros against zeros
-            np.testing.assert_allclose(a, b, atol=1e-4, rtol=0, err_msg=name)
+        layer_fn = outputs_and_gradients(layer, probe, training, xla)
+        for longest in longest_cases:
+            codes, lengths = random_codes(batch, longest=longest)
+            lengths[0] = longest
+            got, got_grads = layer_fn(codes, lengths)
+            expected, expected_grads = reference(data.one_hot(codes, lengths))
+            assert got.shape == (batch, MAX_LEN, UNITS)
+            np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0, err_msg=f"longest {longest}")
+            assert_gradients_match(got_grads, expected_grads, longest)
 
 
 def test_groups_give_the_same_final_states_in_the_callers_row_order():
