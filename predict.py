@@ -31,24 +31,25 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
+import contextlib
 import gc
+import importlib.util
+import json
 import sys
+import zipfile
 
 
 def choose_backend(argv):
     """Pick Keras' backend for this command line, unless KERAS_BACKEND asks for one.
 
-    Why: a one-pair answer is mostly start-up. On 2 cores `import tensorflow`
-    alone takes 7-9 s, and JAX compiles the model at first use. So, when JAX
-    is installed (Keras' numpy backend needs it too):
-    - `--a/--b` (a few tweets) runs on Keras' numpy backend: nothing to
-      compile, the answer in ~2.5 s (docs/performance.md "Start-up");
-    - a pairs CSV runs on JAX, 5x numpy's throughput, with JAX's persistent
-      compilation cache (~/.cache/siamese-tweets/jax, or $XDG_CACHE_HOME).
-    Scores agree across backends within 1e-5 (tests/test_backends.py).
+    A one-pair answer is mostly start-up: on 2 cores `import tensorflow` alone
+    takes 7-9 s, and JAX compiles the model at first use. So, when JAX is
+    installed (Keras' numpy backend needs it too), `--a/--b` runs on Keras'
+    numpy backend, nothing to compile (~2.5 s, docs/performance.md "Start-up"),
+    and a CSV on JAX, 5x numpy's throughput, with its persistent compilation
+    cache (~/.cache/siamese-tweets/jax, or $XDG_CACHE_HOME). Scores agree
+    across backends within 1e-5 (tests/test_backends.py).
     """
-    import importlib.util
-
     if "KERAS_BACKEND" in os.environ or importlib.util.find_spec("jax") is None:
         return
     few_tweets = any(arg in ("--a", "--b") or arg.startswith(("--a=", "--b=")) for arg in argv)
@@ -61,13 +62,27 @@ def choose_backend(argv):
 if __name__ == "__main__":
     choose_backend(sys.argv[1:])  # before anything imports keras
 
+# After choose_backend: these import Keras (data.py does in any case).
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import csv_input  # noqa: E402
 import data  # noqa: E402
+import model as siamese  # noqa: E402  (importing it registers the custom layers)
 import run_folder  # noqa: E402
 
 
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"predict.py: error: {message} (see python predict.py --help)\n")
+
+
+def _failed(what, error, path):
+    """DataError on `path`: "what (ErrorType: the first line of its message)", cut to one short line."""
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    text = text if len(text) <= 200 else text[:200] + "..."
+    return data.DataError(f"{what} ({type(error).__name__}: {text})", path)
 
 
 def load_run(run_dir):
@@ -86,35 +101,24 @@ def load_run(run_dir):
     for path in (model_path, alphabet_path):
         if not os.path.exists(path):
             raise data.DataError(
-                "no such file; a finished run folder holds model.keras and alphabet.json, "
-                "written together by train.py",
+                "no such file; a finished run folder holds model.keras and alphabet.json, written together by train.py",
                 path,
             )
     try:
         alphabet, size, max_len = data.load_alphabet(alphabet_path)
     except (OSError, ValueError, KeyError, TypeError) as error:  # JSONDecodeError is a ValueError
-        raise data.DataError(
-            f"not an alphabet written by train.py ({type(error).__name__}: {_first_line(error)})", alphabet_path
-        ) from None
+        raise _failed("not an alphabet written by train.py", error, alphabet_path) from None
     if not 2 <= size <= 256 or len(alphabet) > size - 1 or max_len < 1:
-        raise data.DataError(
-            f"inconsistent: {len(alphabet)} characters for alphabet_size {size} (at most size - 1 fit; "
-            f"size 2..256), max_len {max_len}",
-            alphabet_path,
-        )
+        what = f"{len(alphabet)} characters for alphabet_size {size} (at most size - 1 fit; size 2..256)"
+        raise data.DataError(f"inconsistent: {what}, max_len {max_len}", alphabet_path)
     model = load_model(model_path)
-    import model as siamese
-
     try:
         model_len, model_size = siamese.input_geometry(model)
     except (AttributeError, IndexError, TypeError, ValueError):
         raise data.DataError("is not a siamese tweet model saved by train.py", model_path) from None
     if (model_len, model_size) != (max_len, size):
-        raise data.DataError(
-            f"model.keras reads ({model_len}, {model_size}) tweets (max_len, alphabet_size) but "
-            f"alphabet.json describes ({max_len}, {size}); the two files come from different runs",
-            run_dir,
-        )
+        mismatch = f"model.keras reads ({model_len}, {model_size}) tweets (max_len, alphabet_size) but alphabet.json describes"
+        raise data.DataError(f"{mismatch} ({max_len}, {size}); the two files come from different runs", run_dir)
     return model, alphabet
 
 
@@ -124,15 +128,7 @@ def run_mask_entities(run_dir):
     try:
         return data.load_mask_entities(alphabet_path)
     except (OSError, ValueError, AttributeError) as error:  # AttributeError: JSON that is not an object
-        raise data.DataError(
-            f"not an alphabet written by train.py ({type(error).__name__}: {_first_line(error)})", alphabet_path
-        ) from None
-
-
-def _first_line(error, limit=200):
-    """An exception's message as one short line."""
-    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return text if len(text) <= limit else text[:limit] + "..."
+        raise _failed("not an alphabet written by train.py", error, alphabet_path) from None
 
 
 def _layer_classes(config):
@@ -154,64 +150,50 @@ def load_model(path):
     Keras deserializes anything: with a Python lambda (which safe_mode refuses
     too) or a named function (which it would import and call).
     """
-    import json
-    import zipfile
-
-    import keras
-
-    import model  # noqa: F401  (registers the custom layers)
-
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise data.DataError(
-            f"not a Keras .keras model file ({type(error).__name__}: {_first_line(error)})", path
-        ) from None
-    if "Lambda" in set(_layer_classes(config)):
-        raise data.DataError(
-            "refusing to load: the model contains a Lambda layer (arbitrary Python code); "
-            "this project's models never do",
-            path,
-        )
+        raise _failed("not a Keras .keras model file", error, path) from None
+    never = "this project's models never do"
+    if "Lambda" in _layer_classes(config):
+        raise data.DataError(f"refusing to load: the model contains a Lambda layer (arbitrary Python code); {never}", path)
     try:
         return keras.models.load_model(path, safe_mode=True)
     except Exception as error:  # any failure of a foreign or damaged file: one line, no traceback
         if "Lambda" in str(error) or "safe_mode" in str(error):
-            raise data.DataError(
-                "refusing to load: the model holds code that safe_mode refuses (a Lambda layer); "
-                "this project's models never do",
-                path,
-            ) from None
-        raise data.DataError(
-            f"cannot load the model ({type(error).__name__}: {_first_line(error)})", path
-        ) from None
+            refused = "the model holds code that safe_mode refuses (a Lambda layer)"
+            raise data.DataError(f"refusing to load: {refused}; {never}", path) from None
+        raise _failed("cannot load the model", error, path) from None
 
 
-def _progress(target, unit):
-    """A keras.utils.Progbar on stderr when stderr is a terminal, else None (stdout may be the CSV)."""
-    if not sys.stderr.isatty():
-        return None
-    import keras
+def _progress(target, unit, show=True):
+    """count done -> a keras.utils.Progbar drawn on stderr when `show` and stderr is a terminal, else nothing.
 
-    return keras.utils.Progbar(target, unit_name=unit)
+    On stderr: Keras' Progbar prints to stdout, which may be the CSV.
+    """
+    if not (show and sys.stderr.isatty()):
+        return lambda done: None
+    bar = keras.utils.Progbar(target, unit_name=unit)
 
-
-def _advance(bar, value):
-    """bar.update(value), written to stderr (Keras' Progbar prints to stdout)."""
-    import contextlib
-
-    if bar is not None:
+    def advance(done):
         with contextlib.redirect_stdout(sys.stderr):
-            bar.update(value)
+            bar.update(done)
+
+    return advance
 
 
 def text_codes(model, alphabet, texts, mask_entities=False, progress=False):
     """`data.encode` of texts as the run's model reads them: masked first when the run masks (MASK_ENTITIES)."""
-    import model as siamese
-
     max_len, size = siamese.input_geometry(model)  # size: a run's alphabet may be smaller than 256
     return data.encode(data.prepare_texts(texts, mask_entities), alphabet, max_len, size, progress=progress)
+
+
+def _note_truncated(model, count):
+    """The note on stderr on `count` texts cut to the model's max_len; none when none was."""
+    if count:
+        max_len, _ = siamese.input_geometry(model)
+        print(f"predict.py: truncated {count} text(s) to {max_len} characters", file=sys.stderr)
 
 
 def encode_texts(model, alphabet, texts, progress=False, chunk=8192, mask_entities=False):
@@ -219,25 +201,18 @@ def encode_texts(model, alphabet, texts, progress=False, chunk=8192, mask_entiti
 
     mask_entities: the run's MASK_ENTITIES (`run_mask_entities`).
     """
-    import keras
-    import numpy as np
-
-    import model as siamese
-
-    max_len, _ = siamese.input_geometry(model)
     encoded = text_codes(model, alphabet, texts, mask_entities, progress=progress and len(texts) > 100_000)
-    if encoded.truncated:
-        print(f"predict.py: truncated {encoded.truncated} text(s) to {max_len} characters", file=sys.stderr)
+    _note_truncated(model, encoded.truncated)
     encoder = siamese.build_code_encoder(model)
     codes, lengths = encoded.codes, encoded.lengths.astype("int32")
     # A few tweets: one direct call starts faster than predict's loop (as in model.score_pairs).
     if len(codes) <= 64 and keras.backend.backend() != "jax":
         return np.asarray(keras.ops.convert_to_numpy(encoder([codes, lengths], training=False)), "float32")
-    bar = _progress(len(codes), "tweets") if progress else None
+    advance = _progress(len(codes), "tweets", progress)
     parts = []
     for start in range(0, len(codes), chunk):
         parts.append(encoder.predict([codes[start : start + chunk], lengths[start : start + chunk]], batch_size=1024, verbose=0))
-        _advance(bar, min(start + chunk, len(codes)))
+        advance(min(start + chunk, len(codes)))
     return np.asarray(np.concatenate(parts), "float32") if parts else np.zeros((0, encoder.output.shape[-1]), "float32")
 
 
@@ -247,8 +222,6 @@ def score_texts(model, alphabet, texts_a, texts_b, mask_entities=False):
     All tweets are encoded in one batch, side a first; with one tweet a side
     that batch and the head's are those of model.score_pairs, so the score is the pair score.
     """
-    import model as siamese
-
     encodings = encode_texts(model, alphabet, list(texts_a) + list(texts_b), mask_entities=mask_entities)
     owner = [0] * len(texts_a) + [1] * len(texts_b)
     a, b = siamese.account_encodings(encodings, owner, 2)
@@ -266,16 +239,13 @@ def read_accounts(path):
     Accounts come in the order of their first tweet. Empty texts are skipped
     with a note on stderr; an empty author is an error.
     """
-    import numpy as np
-    import pandas as pd
-
     kind, frame = data.read_csv(path, require_labels=False)
     if kind != "tweets":
         raise data.DataError("--accounts reads tweets; expected columns author,text", path, row=1)
     frame, note = data.drop_empty_texts(frame, ["text"], path)
     if note:
         print(f"predict.py: {note}", file=sys.stderr)
-    no_author = frame["author"].str.strip().eq("").to_numpy()
+    no_author = csv_input.empty_rows(frame, ["author"])
     if no_author.any():
         row = int(frame["row"].to_numpy()[np.argmax(no_author)])
         raise data.DataError("empty author; every tweet needs the account it belongs to", path, row, "author")
@@ -292,12 +262,8 @@ def link_pairs(weights, encodings, top=None, progress=False):
     With `top` K: for each i in order, its K best j != i (all n - 1 if fewer),
     best first (ties by j). Scores from model.pair_score_blocks (numpy, all pairs a block at a time).
     """
-    import numpy as np
-
-    import model as siamese
-
     n = len(encodings)
-    bar = _progress(n, "accounts") if progress else None
+    advance = _progress(n, "accounts", progress)
     first, second, scores = [], [], []
     for start, block in siamese.pair_score_blocks(weights, encodings):
         rows = np.arange(start, start + len(block))
@@ -313,7 +279,7 @@ def link_pairs(weights, encodings, top=None, progress=False):
             first.append(np.repeat(rows, k))
             second.append(np.take_along_axis(best, order, axis=1).ravel())
             scores.append(np.take_along_axis(values, order, axis=1).ravel())
-        _advance(bar, start + len(block))
+        advance(start + len(block))
     first, second, scores = (np.concatenate(part) for part in (first, second, scores))
     if top is None:
         order = np.argsort(-scores, kind="stable")
@@ -323,11 +289,8 @@ def link_pairs(weights, encodings, top=None, progress=False):
 
 def read_listed_pairs(path, names, accounts_path):
     """An account_a,account_b CSV (other columns kept) as (frame without `row`, i, j) indices into `names`."""
-    import numpy as np
-
     frame = read_table(path, ("account_a", "account_b"))
-    cells = frame.drop(columns="row")
-    frame = frame[(cells != "").to_numpy().any(axis=1)]  # a blank line names no pair
+    frame = frame[(frame.drop(columns="row") != "").to_numpy().any(axis=1)]  # a blank line names no pair
     index = {name: number for number, name in enumerate(names)}
     found = []
     for column in ("account_a", "account_b"):
@@ -335,29 +298,35 @@ def read_listed_pairs(path, names, accounts_path):
         positions = np.array([index.get(value, -1) for value in values], dtype=np.int64)
         if (positions < 0).any():
             at = int(np.argmax(positions < 0))
-            raise data.DataError(
-                f"no account {data._show(values[at])} in {accounts_path}",
-                path,
-                int(frame["row"].to_numpy()[at]),
-                column,
-            )
+            row = int(frame["row"].to_numpy()[at])
+            raise data.DataError(f"no account {data._show(values[at])} in {accounts_path}", path, row, column)
         found.append(positions)
     return frame.drop(columns="row").reset_index(drop=True), found[0], found[1]
 
 
+def _write_atomically(paths, write, what):
+    """write(*temporary paths beside `paths`), then each renamed to its path: never a half-written file.
+
+    On an OSError the temporary files are removed, and a DataError names paths[0].
+    """
+    tmps = [f"{path}.tmp-{os.getpid()}" for path in paths]
+    try:
+        write(*tmps)
+        for tmp, path in zip(tmps, paths):
+            os.replace(tmp, path)
+    except OSError as error:
+        for tmp in tmps:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        raise data.DataError(f"cannot write the {what} ({error.strerror or error})", paths[0]) from None
+
+
 def write_csv(frame, out, what="scores"):
-    """frame to `out` atomically (temp file + os.replace), or to stdout when out is None."""
+    """frame to `out` atomically, or to stdout when out is None."""
     if out is None:
         frame.to_csv(sys.stdout, index=False, float_format="%.6f")
-        return
-    tmp = f"{out}.tmp-{os.getpid()}"
-    try:
-        frame.to_csv(tmp, index=False, float_format="%.6f")
-        os.replace(tmp, out)  # never a half-written file
-    except OSError as error:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise data.DataError(f"cannot write the {what} ({error.strerror or error})", out) from None
+    else:
+        _write_atomically([out], lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6f"), what)
 
 
 def embedding_index_path(out):
@@ -367,32 +336,17 @@ def embedding_index_path(out):
 
 def write_embedding(out, array, index):
     """array (n, units) float32 to OUT.npy and `index` (a frame of n rows) to OUT.csv, each atomically."""
-    import numpy as np
 
-    index_path = embedding_index_path(out)
-    tmps = [f"{path}.tmp-{os.getpid()}" for path in (out, index_path)]
-    try:
-        with open(tmps[0], "wb") as f:
+    def write(array_tmp, index_tmp):
+        with open(array_tmp, "wb") as f:  # np.save would add .npy to a file name
             np.save(f, np.asarray(array, "float32"))
-        index.to_csv(tmps[1], index=False)
-        os.replace(tmps[0], out)
-        os.replace(tmps[1], index_path)
-    except OSError as error:
-        for tmp in tmps:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        raise data.DataError(f"cannot write the encodings ({error.strerror or error})", out) from None
+        index.to_csv(index_tmp, index=False)
+
+    _write_atomically([out, embedding_index_path(out)], write, "encodings")
 
 
-def link_accounts(
-    model, alphabet, path, out=None, top=None, pairs_path=None, embed=None, progress=None, mask_entities=False
-):
+def link_accounts(model, alphabet, path, out=None, top=None, pairs_path=None, embed=None, progress=None, mask_entities=False):
     """--accounts: link the accounts of an author,text CSV; returns (rows written, accounts)."""
-    import numpy as np
-    import pandas as pd
-
-    import model as siamese
-
     progress = sys.stderr.isatty() if progress is None else progress
     names, owner, texts = read_accounts(path)
     counts = np.bincount(owner, minlength=len(names))
@@ -417,11 +371,8 @@ def link_accounts(
 
 def embed_tweets(model, alphabet, path, out, progress=None, mask_entities=False):
     """--embed without --accounts: one encoding per tweet of a text or author,text CSV; returns the count."""
-    import numpy as np
-
     progress = sys.stderr.isatty() if progress is None else progress
-    frame = read_table(path, ("text",))
-    frame, note = data.drop_empty_texts(frame, ["text"], path)
+    frame, note = data.drop_empty_texts(read_table(path, ("text",)), ["text"], path)
     if note:
         print(f"predict.py: {note}", file=sys.stderr)
     if not len(frame):
@@ -435,19 +386,11 @@ def embed_tweets(model, alphabet, path, out, progress=None, mask_entities=False)
 
 def score_csv(model, alphabet, path, out, mask_entities=False):
     """Score every good row of a text_a,text_b CSV; write all rows plus `score`."""
-    import numpy as np
-
-    import model as siamese
-
     kind, frame = data.read_csv(path, require_labels=False, keep_columns=True)
     if kind != "pairs":
-        raise data.DataError(
-            "predict.py scores pairs; expected columns text_a,text_b "
-            "(an author,text file: add --accounts to link its accounts, or --embed OUT.npy)",
-            path,
-            row=1,
-        )
-    empty = {column: frame[column].str.strip().eq("").to_numpy() for column in ("text_a", "text_b")}
+        other = "an author,text file: add --accounts to link its accounts, or --embed OUT.npy"
+        raise data.DataError(f"predict.py scores pairs; expected columns text_a,text_b ({other})", path, row=1)
+    empty = {column: csv_input.empty_rows(frame, [column]) for column in ("text_a", "text_b")}
     bad = empty["text_a"] | empty["text_b"]
     bad_rows = np.flatnonzero(bad)
     for index in bad_rows[:10]:  # in row order; the scores file leaves their score empty
@@ -457,22 +400,18 @@ def score_csv(model, alphabet, path, out, mask_entities=False):
     if len(bad_rows) > 10:
         print(f"predict.py: {path}: {len(bad_rows)} rows not scored in all", file=sys.stderr)
     good = frame[~bad]
-    max_len, _ = siamese.input_geometry(model)
     a, b = (
         text_codes(model, alphabet, good[column].tolist(), mask_entities, progress=len(good) > 100_000)
         for column in ("text_a", "text_b")
     )
-    if a.truncated or b.truncated:
-        print(f"predict.py: truncated {a.truncated + b.truncated} text(s) to {max_len} characters", file=sys.stderr)
+    _note_truncated(model, a.truncated + b.truncated)
     scores = np.full(len(frame), np.nan)
     if len(good):
         scores[~bad] = siamese.score_pairs(model, a.codes, a.lengths, b.codes, b.lengths)
     result = frame.drop(columns="row")
     result["score"] = scores
     write_csv(result, out)
-    if out is None:
-        return None
-    return int((~bad).sum())
+    return None if out is None else int((~bad).sum())
 
 
 def main(argv):
@@ -490,9 +429,7 @@ def main(argv):
         help="the CSV is author,text: score pairs of accounts (each author's tweets), not of tweets",
     )
     parser.add_argument("--top", type=int, metavar="K", help="with --accounts: each account's K best matches only")
-    parser.add_argument(
-        "--pairs", metavar="FILE", help="with --accounts: score only the account_a,account_b pairs of FILE"
-    )
+    parser.add_argument("--pairs", metavar="FILE", help="with --accounts: score only the account_a,account_b pairs of FILE")
     parser.add_argument(
         "--embed", metavar="OUT.npy",
         help="write encodings (float32) to OUT.npy and an index to OUT.csv instead of scores: "
@@ -525,9 +462,9 @@ def main(argv):
         if path and not os.path.isdir(os.path.dirname(path) or "."):
             parser.error(f"{flag} {path}: the folder {os.path.dirname(path)} does not exist")
     if args.embed:
-        inputs = {os.path.realpath(path) for path in (args.pairs_csv, args.pairs) if path}
-        if os.path.realpath(embedding_index_path(args.embed)) in inputs:
-            parser.error(f"--embed {args.embed} would overwrite {embedding_index_path(args.embed)} (its index); name it otherwise")
+        index = embedding_index_path(args.embed)
+        if os.path.realpath(index) in {os.path.realpath(path) for path in (args.pairs_csv, args.pairs) if path}:
+            parser.error(f"--embed {args.embed} would overwrite {index} (its index); name it otherwise")
     model, alphabet = load_run(args.run_dir)
     mask = run_mask_entities(args.run_dir)  # the texts as the run's model read them in training
     if args.accounts:
