@@ -131,18 +131,6 @@ def run_mask_entities(run_dir):
         raise _failed("not an alphabet written by train.py", error, alphabet_path) from None
 
 
-def _layer_classes(config):
-    """Every class_name in a saved model's config.json, nested models included."""
-    if isinstance(config, dict):
-        if isinstance(config.get("class_name"), str):
-            yield config["class_name"]
-        for value in config.values():
-            yield from _layer_classes(value)
-    elif isinstance(config, list):
-        for value in config:
-            yield from _layer_classes(value)
-
-
 def load_model(path):
     """keras.models.load_model with safe_mode=True; a Lambda layer is refused in one line.
 
@@ -150,13 +138,19 @@ def load_model(path):
     Keras deserializes anything: with a Python lambda (which safe_mode refuses
     too) or a named function (which it would import and call).
     """
+    classes = []  # every class_name in config.json, nested models included
+
+    def note_class(config):  # json.loads calls it on every object it reads, innermost first
+        classes.append(config.get("class_name"))
+        return config
+
     try:
         with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
+            json.loads(archive.read("config.json"), object_hook=note_class)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
         raise _failed("not a Keras .keras model file", error, path) from None
     never = "this project's models never do"
-    if "Lambda" in _layer_classes(config):
+    if "Lambda" in classes:
         raise data.DataError(f"refusing to load: the model contains a Lambda layer (arbitrary Python code); {never}", path)
     try:
         return keras.models.load_model(path, safe_mode=True)
