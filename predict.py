@@ -316,9 +316,9 @@ def _write_atomically(paths, write, what):
 
 
 def write_csv(frame, out, what="scores"):
-    """frame to `out` atomically, or to stdout when out is None."""
-    if out is None:
-        frame.to_csv(sys.stdout, index=False, float_format="%.6f")
+    """frame to the file `out` atomically, or to an open stream (stdout when out is None)."""
+    if out is None or hasattr(out, "write"):
+        frame.to_csv(out or sys.stdout, index=False, float_format="%.6f")
     else:
         _write_atomically([out], lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6f"), what)
 
@@ -459,11 +459,21 @@ def main(argv):
         index = embedding_index_path(args.embed)
         if os.path.realpath(index) in {os.path.realpath(path) for path in (args.pairs_csv, args.pairs) if path}:
             parser.error(f"--embed {args.embed} would overwrite {index} (its index); name it otherwise")
+    if args.pairs_csv and not (args.out or args.embed):
+        # The CSV goes to stdout, where Keras' progress bars (reading, encoding) print: they go to stderr.
+        csv_out = sys.stdout
+        with contextlib.redirect_stdout(sys.stderr):
+            return _answer(args, csv_out)
+    return _answer(args, args.out)
+
+
+def _answer(args, out):
+    """main's work once its arguments are checked; out: the -o path, or the stream the CSV goes to."""
     model, alphabet = load_run(args.run_dir)
     mask = run_mask_entities(args.run_dir)  # the texts as the run's model read them in training
     if args.accounts:
         rows, accounts = link_accounts(
-            model, alphabet, args.pairs_csv, args.out, args.top, args.pairs, args.embed, mask_entities=mask
+            model, alphabet, args.pairs_csv, out, args.top, args.pairs, args.embed, mask_entities=mask
         )
         if args.embed:
             print(f"encoded {accounts} accounts: {args.embed}, index {embedding_index_path(args.embed)}")
@@ -473,7 +483,7 @@ def main(argv):
         tweets = embed_tweets(model, alphabet, args.pairs_csv, args.embed, mask_entities=mask)
         print(f"encoded {tweets} tweets: {args.embed}, index {embedding_index_path(args.embed)}")
     elif args.pairs_csv:
-        scored = score_csv(model, alphabet, args.pairs_csv, args.out, mask_entities=mask)
+        scored = score_csv(model, alphabet, args.pairs_csv, out, mask_entities=mask)
         if args.out:
             print(f"scored {scored} pairs: {args.out}")
     else:

@@ -181,3 +181,20 @@ def test_a_mixed_bfloat16_run_saves_a_bf16_model_with_float32_weights_that_predi
     scored = run("predict.py", str(run_dir), "--a", "@pal_0 note 1 about b things!!!", "--b", "note 9 lol")
     assert scored.returncode == 0, scored.stderr[-2000:]
     assert 0.0 <= float(scored.stdout) <= 1.0
+
+
+@pytest.mark.slow
+def test_a_csv_scored_to_stdout_holds_no_progress_bar(trained, tmp_path, capsys, monkeypatch):
+    """Keras' progress bars print to stdout; where stdout is the scored CSV, they go to stderr."""
+    import csv_input
+    import predict
+
+    run_dir, _ = trained
+    pairs = write_csv(tmp_path / "pairs.csv", ["text_a", "text_b"], [("x!!!", "y!!!"), ("a lol", "b :)")])
+    monkeypatch.setattr(csv_input, "PROGRESS_BYTES", 0)  # the bar of a large file, for this small one
+    capsys.readouterr()
+    predict.main([run_dir, pairs])
+    captured = capsys.readouterr()
+    assert "bytes" in captured.err  # the bar was drawn, on stderr
+    lines = captured.out.splitlines()
+    assert lines[0] == "text_a,text_b,score" and len(lines) == 3, captured.out
