@@ -96,14 +96,14 @@ def runs(tmp_path_factory):
     out_dir = str(tmp / "runs")
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     submit = pool.submit
-    futures = {  # in the order the tests read them
-        "reference": submit(train, *train_command(csv_path, out_dir, "reference")),
-        "again": submit(train, *train_command(csv_path, out_dir, "again")),
+    futures = {  # longest first (three processes in a row, then two): the two workers end together
+        "stopped-pretrained": submit(stop_in_pretraining_then_in_pair_training, csv_path, out_dir),
         # A SIGKILL after a pair epoch, then --resume: the second stop of "stopped-pretrained".
         signal.SIGINT: submit(stop_then_resume, csv_path, out_dir, signal.SIGINT),
         "reference-pretrained": submit(train, *train_command(csv_path, out_dir, "reference-pretrained",
                                                              *PRETRAINED_DROPOUT)),
-        "stopped-pretrained": submit(stop_in_pretraining_then_in_pair_training, csv_path, out_dir),
+        "reference": submit(train, *train_command(csv_path, out_dir, "reference")),
+        "again": submit(train, *train_command(csv_path, out_dir, "again")),
     }
     yield {"csv_path": csv_path, "out_dir": out_dir, **futures}
     pool.shutdown(wait=True, cancel_futures=True)
