@@ -43,6 +43,25 @@ def run_script(script, *args, cwd=None):
     )
 
 
+SAMPLE = os.path.join(REPO, "data", "sample_tweets.csv")
+SAMPLE_SEED, SAMPLE_FRACTIONS, SAMPLE_MAX_LEN, SAMPLE_ALPHABET_SIZE = 1337, (0.15, 0.15), 280, 256
+
+
+def open_sample(storage, cache_dir):
+    """The embedded sample as train.py's defaults open it (`tweet_cache.open_source`), in the
+    storage asked for: "memory" (`data.load_corpus`) or "cache" (the on-disk cache in cache_dir)."""
+    import tweet_cache
+
+    saved = tweet_cache.CACHE_MIN_BYTES
+    if storage == "cache":
+        tweet_cache.CACHE_MIN_BYTES = 0  # the sample is small: send it through the cache anyway
+    try:
+        return tweet_cache.open_source(SAMPLE, SAMPLE_FRACTIONS, SAMPLE_SEED, SAMPLE_MAX_LEN, SAMPLE_ALPHABET_SIZE,
+                                       cache_dir=str(cache_dir))
+    finally:
+        tweet_cache.CACHE_MIN_BYTES = saved
+
+
 TINY_RUN = ["--epochs", "2", "--pairs-per-epoch", "96", "--eval-pairs", "48", "--batch-size", "32",
             "--units", "8", "--max-len", "48", "--account-sizes", "1,2",
             "--pretrain-epochs", "1", "--pretrain-tweets-per-epoch", "32"]

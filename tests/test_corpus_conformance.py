@@ -9,31 +9,20 @@ by author, balanced pairs labelled by author, pairs that stay in their split,
 account pairs of k tweets of one account a side, and rows read as stored.
 """
 
-import os
-
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import SAMPLE_FRACTIONS, SAMPLE_MAX_LEN, SAMPLE_SEED, open_sample
 
 import data
 import pretrain
-import tweet_cache
 
-SAMPLE = os.path.join(REPO, "data", "sample_tweets.csv")
-SEED, FRACTIONS, MAX_LEN, ALPHABET_SIZE = 1337, (0.15, 0.15), 280, 256
+SEED, FRACTIONS, MAX_LEN = SAMPLE_SEED, SAMPLE_FRACTIONS, SAMPLE_MAX_LEN
 
 
 @pytest.fixture(scope="module", params=["memory", "cache"])
 def source(request, tmp_path_factory):
-    """The embedded sample through `tweet_cache.open_source`, in the storage of `request.param`."""
-    if request.param == "cache":
-        saved, tweet_cache.CACHE_MIN_BYTES = tweet_cache.CACHE_MIN_BYTES, 0  # the sample goes through the cache
-    try:
-        cache_dir = str(tmp_path_factory.mktemp("cache"))
-        opened = tweet_cache.open_source(SAMPLE, FRACTIONS, SEED, MAX_LEN, ALPHABET_SIZE, cache_dir=cache_dir)
-    finally:
-        if request.param == "cache":
-            tweet_cache.CACHE_MIN_BYTES = saved
+    """The embedded sample as train.py opens it, in the storage of `request.param`."""
+    opened = open_sample(request.param, tmp_path_factory.mktemp("cache"))
     assert isinstance(opened.corpus.codes, np.memmap) == (request.param == "cache")
     return opened
 

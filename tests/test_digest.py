@@ -11,17 +11,14 @@ goes in with it, and the commit says why.
 """
 
 import hashlib
-import os
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import SAMPLE_MAX_LEN, SAMPLE_SEED, open_sample
 
 import pretrain
-import tweet_cache
 
-SAMPLE = os.path.join(REPO, "data", "sample_tweets.csv")
-SEED, FRACTIONS, MAX_LEN, ALPHABET_SIZE = 1337, (0.15, 0.15), 280, 256
+SEED, MAX_LEN = SAMPLE_SEED, SAMPLE_MAX_LEN
 DIGEST = "f062264c2049865c4036c14b7c7c991c7e06794a8cec1e2c5290e18350ad8f0e"  # sha256 of `drawn_bytes` on data/sample_tweets.csv
 
 
@@ -54,10 +51,8 @@ def drawn_bytes(source):
 
 
 @pytest.fixture(params=["memory", "cache"])
-def source(request, tmp_path, monkeypatch):
-    if request.param == "cache":
-        monkeypatch.setattr(tweet_cache, "CACHE_MIN_BYTES", 0)  # the sample goes through the on-disk cache
-    return tweet_cache.open_source(SAMPLE, FRACTIONS, SEED, MAX_LEN, ALPHABET_SIZE, cache_dir=str(tmp_path))
+def source(request, tmp_path):
+    return open_sample(request.param, tmp_path)
 
 
 def test_the_pairs_a_seed_draws_are_pinned_bit_for_bit_in_both_storages(source):

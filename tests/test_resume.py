@@ -98,7 +98,7 @@ def runs(tmp_path_factory):
     submit = pool.submit
     futures = {  # longest first (three processes in a row, then two): the two workers end together
         "stopped-pretrained": submit(stop_in_pretraining_then_in_pair_training, csv_path, out_dir),
-        # A SIGKILL after a pair epoch, then --resume: the second stop of "stopped-pretrained".
+        # (A SIGKILL after a pair epoch, then --resume, is the second stop of "stopped-pretrained".)
         signal.SIGINT: submit(stop_then_resume, csv_path, out_dir, signal.SIGINT),
         "reference-pretrained": submit(train, *train_command(csv_path, out_dir, "reference-pretrained",
                                                              *PRETRAINED_DROPOUT)),
