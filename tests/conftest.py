@@ -82,10 +82,66 @@ def tiny_csv(folder, entities=False):
     return write_csv(folder / ("entities.csv" if entities else "tweets.csv"), ["author", "text"], rows)
 
 
-@pytest.fixture(scope="session")
-def tiny_runs(tmp_path_factory):
-    """The tiny train.py runs several test modules read, started at once, two at a time (2 cores):
-    {name: (run_dir, Future of the CompletedProcess)}.
+# ---------------------------------------------------------------------------
+# The slow tests' processes start with the session, and run beside the quick tests.
+
+_STARTERS = {}
+
+
+def started_with_the_session(starter):
+    """A session fixture, named as `starter`, whose processes start when the session does.
+
+    `starter(tmp_path_factory, submit)` queues its work with `submit(seconds, fn, *args)`,
+    which returns a Future of `fn(*args)`, and returns the fixture's value (Futures, paths)
+    without waiting. `seconds`, a rough estimate: the longest jobs start first, two at a
+    time (2 cores). It is called at the start of a session whose selected tests use the
+    fixture; the quick tests run first (pytest_collection_modifyitems), while the jobs do.
+    """
+    _STARTERS[starter.__name__] = starter
+
+    @pytest.fixture(scope="session", name=starter.__name__)
+    def fixture(_started):
+        return _started[starter.__name__]
+
+    fixture.__doc__ = starter.__doc__
+    return fixture
+
+
+def pytest_collection_modifyitems(items):
+    """Quick tests first, slow ones last (a stable sort): meanwhile the slow tests' processes run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
+def _run_into(future, fn, args):
+    if future.set_running_or_notify_cancel():
+        try:
+            future.set_result(fn(*args))
+        except BaseException as error:  # noqa: B036 - handed to the test that waits for it
+            future.set_exception(error)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _started(request, tmp_path_factory):
+    """{fixture name: starter's value} for the started_with_the_session fixtures the selected tests use."""
+    used = {name for item in request.session.items for name in item.fixturenames}
+    queue = []
+
+    def submit(seconds, fn, *args):
+        queue.append((-seconds, len(queue), concurrent.futures.Future(), fn, args))
+        return queue[-1][2]
+
+    values = {name: starter(tmp_path_factory, submit) for name, starter in _STARTERS.items() if name in used}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for _, _, future, fn, args in sorted(queue, key=lambda job: job[:2]):
+            pool.submit(_run_into, future, fn, args)
+        yield values
+        for _, _, future, _, _ in queue:
+            future.cancel()  # those not started yet: an interrupted session ends sooner
+
+
+@started_with_the_session
+def tiny_runs(tmp_path_factory, submit):
+    """The tiny train.py runs several test modules read: {name: (run_dir, Future of the CompletedProcess)}.
 
     "tiny": TINY_RUN (pretraining 1 epoch). "bf16_masked": --precision mixed_bfloat16 --mask-entities,
     no pretraining, on tweets with mentions, links and hashtags. "pretrained_lr0": pair training
@@ -100,8 +156,7 @@ def tiny_runs(tmp_path_factory):
         "pretrained_lr0": ["--data", plain, *TINY_RUN, "--epochs", "1", "--learning-rate", "1e-12",
                            "--pretrain-epochs", "2"],
     }
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        yield {
-            name: (out / name, pool.submit(run_script, "train.py", *argv, "--out-dir", str(out), "--run-name", name))
-            for name, argv in commands.items()
-        }
+    return {
+        name: (out / name, submit(20, run_script, "train.py", *argv, "--out-dir", str(out), "--run-name", name))
+        for name, argv in commands.items()
+    }

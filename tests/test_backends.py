@@ -13,7 +13,6 @@ processes joined by keras.distribution.initialize() (the multi-host recipe of
 the README, on one machine), gives the one-device loss curve.
 """
 
-import concurrent.futures
 import importlib.util
 import json
 import os
@@ -23,7 +22,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, started_with_the_session
 
 pytestmark = pytest.mark.slow  # every test reads a train.py run made in a process of its own
 
@@ -90,48 +89,52 @@ def two_processes(out_dir):
                 process.kill()
 
 
-@pytest.fixture(scope="module")
-def parallel_runs(tmp_path_factory):
-    """The JAX data-parallel runs, started in the background as soon as this module needs a run:
-    {"two": (folder, Future of stdout)} on 2 simulated devices, {"hosts": (folder, Future of the
-    2 processes' stdouts)}. One at a time, beside the one-device run: 2 cores."""
-    if importlib.util.find_spec("jax") is None:
-        yield {}
-        return
-    two_dir, hosts_dir = tmp_path_factory.mktemp("jax_two"), tmp_path_factory.mktemp("jax_hosts")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        # XLA_FLAGS=--xla_force_host_platform_device_count=2
-        two = pool.submit(lambda: finish(train("jax", two_dir, "two", "--cpu-devices", "2")))
-        hosts = pool.submit(two_processes, hosts_dir)
-        yield {"two": (two_dir, two), "hosts": (hosts_dir, hosts)}
+def probe(backend, run_dir):
+    """tests/backend_probe.py's report on `run_dir`, run in `backend`."""
+    done = subprocess.run(
+        [sys.executable, os.path.join("tests", "backend_probe.py"), run_dir],
+        cwd=REPO, env=environment(backend), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def train_and_probe(backend, out_dir):
+    """{backend: (run folder, train.py's stdout, the probe's report)} for a run made as if TensorFlow were
+    not installed, as on many JAX and torch machines; JAX's run is also probed in numpy (which cannot train)."""
+    stdout = finish(train(backend, out_dir, "run", without_tensorflow=True))
+    run_dir = os.path.join(out_dir, "run")
+    found = {backend: (run_dir, stdout, probe(backend, run_dir))}
+    if backend == "jax":
+        found["numpy"] = (run_dir, stdout, probe("numpy", run_dir))
+    return found
+
+
+@started_with_the_session
+def backend_runs(tmp_path_factory, submit):
+    """{backend: Future of train_and_probe's answer} for jax and torch where installed; and the JAX
+    data-parallel runs: "two": (folder, Future of stdout) on 2 simulated devices
+    (XLA_FLAGS=--xla_force_host_platform_device_count=2), "hosts": (folder, Future of the 2 processes' stdouts)."""
+    found = {}
+    for backend in ("jax", "torch"):
+        if importlib.util.find_spec(backend) is not None:
+            found[backend] = submit(50, train_and_probe, backend, tmp_path_factory.mktemp(backend))
+    if "jax" in found:
+        two_dir, hosts_dir = tmp_path_factory.mktemp("jax_two"), tmp_path_factory.mktemp("jax_hosts")
+        found["two"] = (two_dir, submit(25, lambda: finish(train("jax", two_dir, "two", "--cpu-devices", "2"))))
+        found["hosts"] = (hosts_dir, submit(30, two_processes, hosts_dir))
+    return found
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, parallel_runs):
-    """{backend: (run folder, train.py's stdout, the probe's report)}, made on first use.
+def runs(backend_runs):
+    """backend -> (run folder, train.py's stdout, the probe's report)."""
+    return lambda backend: backend_runs["jax" if backend == "numpy" else backend].result()[backend]
 
-    train.py runs as if TensorFlow were not installed, as on many JAX and torch machines.
-    Asking for it starts the JAX data-parallel runs too (parallel_runs), beside this one.
-    """
-    done = {}
 
-    def get(backend):
-        if backend not in done:
-            if backend == "numpy":  # cannot train: it scores the JAX run
-                run_dir, stdout, _ = get("jax")
-            else:
-                out_dir = tmp_path_factory.mktemp(backend)
-                stdout = finish(train(backend, out_dir, "run", without_tensorflow=True))
-                run_dir = os.path.join(out_dir, "run")
-            probe = subprocess.run(
-                [sys.executable, os.path.join("tests", "backend_probe.py"), run_dir],
-                cwd=REPO, env=environment(backend), capture_output=True, text=True, timeout=300,
-            )
-            assert probe.returncode == 0, probe.stderr[-3000:]
-            done[backend] = (run_dir, stdout, json.loads(probe.stdout.strip().splitlines()[-1]))
-        return done[backend]
-
-    return get
+@pytest.fixture(scope="module")
+def parallel_runs(backend_runs):
+    return backend_runs
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -9,12 +9,11 @@ Errors are checked through the command line:
   `__main__` once per case (runpy) and records its exit code and its
   stderr: the same code path as the command line, without paying the
   TensorFlow import (several seconds) per case;
-- one tiny training run (module-scoped) gives predict.py a real run folder;
-  the broken run folders are made from it.
-Everything runs in parallel threads, so the module takes well under 90 s on 2 cores.
+- one tiny training run gives predict.py a real run folder; the broken run
+  folders are made from it.
+All of it starts with the session (`bad_input_runs`), beside the quick tests.
 """
 
-import concurrent.futures
 import importlib.util
 import json
 import os
@@ -27,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, started_with_the_session
 
 import data
 
@@ -282,49 +281,58 @@ def _make_run_folders(run_dir, tmp):
         keras.Model(tweet, out).save(os.path.join(path, "model.keras"))
 
 
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory):
-    """Every command line case of this module, run once: {case id: Result}, and the paths used."""
+def _cases(params, paths):
+    return {param.id: _fill(param.values[0], paths) for param in params}
+
+
+def _one_case(key, script, argv):
+    return {key: run_process(script, *argv)}
+
+
+def _train_then_predict(tweets, paths, predict_cases, scores):
+    """The tiny training run, the broken run folders made from it, then every predict.py case:
+    {case id: Result}, "train-tiny" the training's."""
+    tmp = paths["TMP"]
+    trained = run_process("train.py", "--data", tweets, "--out-dir", os.path.join(tmp, "runs"), "--run-name", "tiny",
+                          *TINY)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    _make_run_folders(paths["RUN"], tmp)
+    results = {"train-tiny": trained}
+    results.update(run_batch("predict.py", {k: v[1] for k, v in predict_cases.items() if not v[4]}, tmp))
+    for key, (script, argv, _, _, real) in predict_cases.items():
+        if real:
+            results[key] = run_process(script, *argv)
+    results["predict-bad-rows"] = run_process("predict.py", paths["RUN"], bad("predict_bad_rows.csv"), "-o", scores)
+    return results
+
+
+@started_with_the_session
+def bad_input_runs(tmp_path_factory, submit):
+    """Every command line case of this module: {"paths", "cases", "scores", "jobs": [Futures]}."""
     tmp = str(tmp_path_factory.mktemp("bad_input_cli"))
     paths = {"TMP": tmp, "RUN": os.path.join(tmp, "runs", "tiny")}
     tweets = os.path.join(tmp, "tweets.csv")
     with open(tweets, "w", encoding="utf-8") as f:
         f.write("\n".join(["author,text", *gen.tweet_lines()]) + "\n")
-
-    def cases(params):
-        return {param.id: _fill(param.values[0], paths) for param in params}
-
-    train_cases, predict_cases = cases(TRAIN_CASES), cases(PREDICT_CASES)
+    train_cases, predict_cases = _cases(TRAIN_CASES, paths), _cases(PREDICT_CASES, paths)
     for script, argv, _, _, _ in train_cases.values():
         argv += ["--out-dir", os.path.join(tmp, "error_runs")]
+    scores = os.path.join(tmp, "scores.csv")
+    jobs = [submit(45, _train_then_predict, tweets, paths, predict_cases, scores),
+            submit(15, run_batch, "train.py", {k: v[1] for k, v in train_cases.items() if not v[4]}, tmp)]
+    for key, (script, argv, _, _, real) in train_cases.items():
+        if real:
+            jobs.append(submit(10, _one_case, key, script, argv))
+    return {"paths": paths, "cases": {**train_cases, **predict_cases}, "scores": scores, "jobs": jobs}
+
+
+@pytest.fixture(scope="module")
+def cli(bad_input_runs):
+    """Every command line case of this module, run once: {case id: Result}, and the paths used."""
     results = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-        training = pool.submit(run_process, "train.py", "--data", tweets, "--out-dir", os.path.join(tmp, "runs"),
-                               "--run-name", "tiny", *TINY)
-        pending = {"train.py batch": pool.submit(
-            run_batch, "train.py", {k: v[1] for k, v in train_cases.items() if not v[4]}, tmp)}
-        for key, (script, argv, _, _, real) in train_cases.items():
-            if real:
-                pending[key] = pool.submit(run_process, script, *argv)
-        trained = training.result()
-        assert trained.returncode == 0, trained.stderr[-3000:]
-        results["train-tiny"] = trained
-        _make_run_folders(paths["RUN"], tmp)
-        pending["predict.py batch"] = pool.submit(
-            run_batch, "predict.py", {k: v[1] for k, v in predict_cases.items() if not v[4]}, tmp)
-        for key, (script, argv, _, _, real) in predict_cases.items():
-            if real:
-                pending[key] = pool.submit(run_process, script, *argv)
-        scores = os.path.join(tmp, "scores.csv")
-        pending["predict-bad-rows"] = pool.submit(run_process, "predict.py", paths["RUN"],
-                                                  bad("predict_bad_rows.csv"), "-o", scores)
-        for key, future in pending.items():
-            result = future.result()
-            if key.endswith(" batch"):
-                results.update(result)
-            else:
-                results[key] = result
-    return {"results": results, "paths": paths, "cases": {**train_cases, **predict_cases}, "scores": scores}
+    for job in bad_input_runs["jobs"]:
+        results.update(job.result())
+    return {"results": results, **{key: bad_input_runs[key] for key in ("paths", "cases", "scores")}}
 
 
 @pytest.mark.slow

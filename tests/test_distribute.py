@@ -1,13 +1,12 @@
 """Data parallelism: 2 simulated CPU devices train like one device."""
 
-import concurrent.futures
 import os
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, started_with_the_session
 
 import distribute
 
@@ -25,12 +24,16 @@ def train(out_dir, name, *extra):
     return result.stdout, pd.read_csv(os.path.join(out_dir, name, "history.csv"))
 
 
+@started_with_the_session
+def distribute_runs(tmp_path_factory, submit):
+    """The tiny run on one device and on 2 simulated ones: {name: Future of (stdout, history)}."""
+    out = str(tmp_path_factory.mktemp("distribute"))
+    return {"one": submit(25, train, out, "one"), "two": submit(25, train, out, "two", "--cpu-devices", "2")}
+
+
 @pytest.mark.slow
-def test_two_devices_give_the_one_device_loss_curve(tmp_path):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:  # 2 cores: the two runs at once
-        first = pool.submit(train, str(tmp_path), "one")
-        second = pool.submit(train, str(tmp_path), "two", "--cpu-devices", "2")
-        (_, one), (stdout, two) = first.result(), second.result()
+def test_two_devices_give_the_one_device_loss_curve(distribute_runs):
+    (_, one), (stdout, two) = distribute_runs["one"].result(), distribute_runs["two"].result()
     assert "data parallel over 2 devices: 16 pairs each per batch" in stdout
     for column in ("loss", "val_loss", "accuracy", "val_auc"):
         assert two[column].tolist() == pytest.approx(one[column].tolist(), abs=1e-5), column

@@ -1,13 +1,11 @@
 """Interrupted training resumes to the same result; same seed, same run; no clobbering.
 
-Every training this module needs is started once, by the module's `runs`
-fixture, two processes at a time (the CPU has 2 cores; most of a tiny run is
-its imports and compiling, one core each): the unbroken reference run, the
-same command again, and the stop-and-resume sequences. Each test waits for
-the runs it reads and asserts on them.
+Every training this module needs starts once, with the session
+(`resume_runs`, see conftest's `started_with_the_session`): the unbroken
+reference run, the same command again, and the stop-and-resume sequences.
+Each test waits for the runs it reads and asserts on them.
 """
 
-import concurrent.futures
 import json
 import os
 import signal
@@ -17,7 +15,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import REPO, write_csv
+from conftest import REPO, started_with_the_session, write_csv
 
 TINY = ["--epochs", "4", "--pairs-per-epoch", "128", "--eval-pairs", "48", "--batch-size", "32",
         "--units", "8", "--max-len", "32", "--account-sizes", "1", "--pretrain-epochs", "0"]
@@ -86,27 +84,29 @@ def stop_in_pretraining_then_in_pair_training(csv_path, out_dir):
             "after_second": after_second, "resumed": resumed}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """{what: Future} for every training of this module, two at a time; plus csv_path and out_dir."""
+@started_with_the_session
+def resume_runs(tmp_path_factory, submit):
+    """{what: Future} for every training of this module; plus csv_path and out_dir."""
     tmp = tmp_path_factory.mktemp("resume")
     rows = [(f"user_{a:02d}", f"post {i} on {'xyzw'[i % 4]}{'!?.~:;-+'[a % 8] * (1 + a % 3)}")
             for a in range(12) for i in range(8)]
     csv_path = write_csv(tmp / "tweets.csv", ["author", "text"], rows)
     out_dir = str(tmp / "runs")
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-    submit = pool.submit
-    futures = {  # longest first (three processes in a row, then two): the two workers end together
-        "stopped-pretrained": submit(stop_in_pretraining_then_in_pair_training, csv_path, out_dir),
+    return {  # seconds: three processes in a row, then two, then one each
+        "csv_path": csv_path, "out_dir": out_dir,
+        "stopped-pretrained": submit(90, stop_in_pretraining_then_in_pair_training, csv_path, out_dir),
         # (A SIGKILL after a pair epoch, then --resume, is the second stop of "stopped-pretrained".)
-        signal.SIGINT: submit(stop_then_resume, csv_path, out_dir, signal.SIGINT),
-        "reference-pretrained": submit(train, *train_command(csv_path, out_dir, "reference-pretrained",
-                                                             *PRETRAINED_DROPOUT)),
-        "reference": submit(train, *train_command(csv_path, out_dir, "reference")),
-        "again": submit(train, *train_command(csv_path, out_dir, "again")),
+        signal.SIGINT: submit(45, stop_then_resume, csv_path, out_dir, signal.SIGINT),
+        "reference-pretrained": submit(30, train, *train_command(csv_path, out_dir, "reference-pretrained",
+                                                                 *PRETRAINED_DROPOUT)),
+        "reference": submit(20, train, *train_command(csv_path, out_dir, "reference")),
+        "again": submit(20, train, *train_command(csv_path, out_dir, "again")),
     }
-    yield {"csv_path": csv_path, "out_dir": out_dir, **futures}
-    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="module")
+def runs(resume_runs):
+    return resume_runs
 
 
 def finished(runs, name):

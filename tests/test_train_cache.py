@@ -1,13 +1,12 @@
 """train.py on a glob of CSV shards: through tweet_cache's on-disk cache, reused by the next run.
 
-Three tiny training runs and one that stops at a bad row (two at a time, so about a minute on 2 cores):
+Three tiny training runs and one that stops at a bad row, started with the session (`cache_runs`):
   shards     --data 'SHARDS/part-*.csv'   builds OUT_DIR/.cache/<key>/
   again      the same command              reuses it, reads no CSV
   in_memory  --data whole.csv              the shards' rows in one small file: data.load_corpus
   bad_row    --data 'BROKEN/part-*.csv'    a shard with a Latin-1 row: one line naming it
 """
 
-import concurrent.futures
 import importlib.util
 import json
 import os
@@ -17,7 +16,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, write_csv
+from conftest import REPO, started_with_the_session, write_csv
 
 import data
 import tweet_cache
@@ -76,8 +75,18 @@ def broken_shards(folder):
     return pattern, second
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def shards_then_again(pattern, out):
+    """The shards' run, then the same command again: (shards, cache folders, their stamps, again)."""
+    shards = train("--data", pattern, "--out-dir", out, "--run-name", "shards")
+    if shards.returncode != 0:
+        return shards, None, None, None
+    caches = os.listdir(os.path.join(out, ".cache"))
+    before = stamps(os.path.join(out, ".cache", caches[0])) if len(caches) == 1 else None
+    return shards, caches, before, train("--data", pattern, "--out-dir", out, "--run-name", "again")
+
+
+@started_with_the_session
+def cache_runs(tmp_path_factory, submit):
     tmp = str(tmp_path_factory.mktemp("train_cache"))
     rows = synthetic_rows()
     pattern = write_shards(os.path.join(tmp, "shards"), rows)
@@ -85,22 +94,24 @@ def runs(tmp_path_factory):
     out = os.path.join(tmp, "runs")
     broken, second = broken_shards(os.path.join(tmp, "broken"))
     broken_out = os.path.join(tmp, "broken_runs")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        shards = pool.submit(train, "--data", pattern, "--out-dir", out, "--run-name", "shards")
-        in_memory = pool.submit(train, "--data", whole, "--out-dir", out, "--run-name", "in_memory")
-        results = {"shards": shards.result()}
-        assert results["shards"].returncode == 0, results["shards"].stderr[-3000:]
-        caches = os.listdir(os.path.join(out, ".cache"))
-        assert len(caches) == 1, caches  # one cache folder, no partial build left
-        cache = os.path.join(out, ".cache", caches[0])
-        before = stamps(cache)
-        again = pool.submit(train, "--data", pattern, "--out-dir", out, "--run-name", "again")
-        bad_row = pool.submit(train, "--data", broken, "--out-dir", broken_out)
-        results["again"], results["in_memory"] = again.result(), in_memory.result()
+    return {"out": out, "pattern": pattern, "second": second, "broken_out": broken_out,
+            "shards_then_again": submit(40, shards_then_again, pattern, out),
+            "in_memory": submit(20, train, "--data", whole, "--out-dir", out, "--run-name", "in_memory"),
+            "bad_row": submit(15, train, "--data", broken, "--out-dir", broken_out)}
+
+
+@pytest.fixture(scope="module")
+def runs(cache_runs):
+    shards, caches, before, again = cache_runs["shards_then_again"].result()
+    assert shards.returncode == 0, shards.stderr[-3000:]
+    assert len(caches) == 1, caches  # one cache folder, no partial build left
+    results = {"shards": shards, "again": again, "in_memory": cache_runs["in_memory"].result()}
     for name, result in results.items():
         assert result.returncode == 0, (name, result.stderr[-3000:])
-    return {"results": results, "out": out, "cache": cache, "stamps": before, "pattern": pattern,
-            "bad_row": (bad_row.result(), second, broken_out)}
+    out = cache_runs["out"]
+    return {"results": results, "out": out, "cache": os.path.join(out, ".cache", caches[0]), "stamps": before,
+            "pattern": cache_runs["pattern"],
+            "bad_row": (cache_runs["bad_row"].result(), cache_runs["second"], cache_runs["broken_out"])}
 
 
 @pytest.mark.slow
