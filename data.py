@@ -37,9 +37,9 @@ SPLIT_NAMES = ("train", "validation", "test")  # indexed by part
 # moving the others (tests/test_digest.py pins what they draw).
 RANDOM_STREAMS = {
     "split": None,  # default_rng(SEED): which authors (or pairs-file rows) train, validate, test
-    "training pairs": 1,  # [SEED, 1, epoch]: training_pairs
-    "evaluation pairs": 2,  # [SEED, 2, part]: evaluation_pairs
-    "account pairs": 3,  # [SEED, 3, k]: test_account_pairs, tweet_cache.account_pairs
+    "training pairs": 1,  # [SEED, 1, epoch]: Corpus.training_pairs
+    "evaluation pairs": 2,  # [SEED, 2, part]: Corpus.evaluation_pairs
+    "account pairs": 3,  # [SEED, 3, k]: Corpus.test_account_pairs
     "pretraining tweets": 4,  # [SEED, 4, epoch]: pretrain.epoch_tweets
     "dropout": 5,  # [SEED, 5, epoch, layer]: model.reseed_dropout (Keras' seed state, not numpy)
 }
@@ -336,9 +336,9 @@ def truncation_notes(truncated, max_len):
 
 
 class PairIndex(NamedTuple):
-    """T tweets grouped by author: what `draw_indexed_pairs` reads of them.
+    """T tweets grouped by author: what `draw_indexed_pairs` and account pairs read of them.
 
-    `draw_pairs` builds one from two arrays; `tweet_cache` one whose arrays
+    `pair_index` builds one from two arrays; `tweet_cache` one whose arrays
     are read from its on-disk index (anything indexable with an int array).
     """
 
@@ -348,6 +348,20 @@ class PairIndex(NamedTuple):
     can_pair: np.ndarray  # positions of the tweets whose author has 2+ tweets, ascending
     n_tweets: int  # T
     lookup: Callable  # positions -> (author ids, text ids) of those tweets
+
+
+def pair_index(author_ids, text_ids):
+    """The `PairIndex` of T tweets: author_ids (T,) int, text_ids (T,), equal ids for identical texts."""
+    author_ids = np.asarray(author_ids)
+    counts = np.bincount(author_ids)
+    return PairIndex(
+        counts=counts,
+        starts=np.concatenate([[0], np.cumsum(counts)[:-1]]),
+        by_author=np.argsort(author_ids, kind="stable"),
+        can_pair=np.flatnonzero(counts[author_ids] >= 2),
+        n_tweets=len(author_ids),
+        lookup=lambda tweets: (author_ids[tweets], text_ids[tweets]),
+    )
 
 
 def draw_pairs(author_ids, text_ids, n_pairs, rng):
@@ -361,17 +375,7 @@ def draw_pairs(author_ids, text_ids, n_pairs, rng):
     Returns:
         Pairs of tweet indices into the T tweets.
     """
-    author_ids = np.asarray(author_ids)
-    counts = np.bincount(author_ids)
-    index = PairIndex(
-        counts=counts,
-        starts=np.concatenate([[0], np.cumsum(counts)[:-1]]),
-        by_author=np.argsort(author_ids, kind="stable"),
-        can_pair=np.flatnonzero(counts[author_ids] >= 2),
-        n_tweets=len(author_ids),
-        lookup=lambda tweets: (author_ids[tweets], text_ids[tweets]),
-    )
-    return draw_indexed_pairs(index, n_pairs, rng)
+    return draw_indexed_pairs(pair_index(author_ids, text_ids), n_pairs, rng)
 
 
 def draw_indexed_pairs(index, n_pairs, rng):
@@ -437,8 +441,31 @@ def atomic_write_text(path, text):
 # A whole data set: tweets encoded once, pairs as indices into them
 
 
+class InMemory:
+    """A corpus's storage when its arrays are in memory: rows indexed as they are, split indices built on demand.
+
+    The other storage is `tweet_cache.OnDisk` (a memory-mapped cache folder).
+    A storage gives `take(array, index)` (rows of one of the corpus's arrays),
+    `split_index(corpus, part)` ((the part's tweets, ascending; their
+    `PairIndex`), positions in the index being positions in those tweets) and
+    `every_test_tweet` (whether `Corpus.account_pairs` hands back every test
+    tweet, or only those its pairs use).
+    """
+
+    every_test_tweet = True
+
+    @staticmethod
+    def take(array, index):
+        return array[index]
+
+    @staticmethod
+    def split_index(corpus, part):
+        members = np.flatnonzero(corpus.split == part)
+        return members, pair_index(corpus.author_ids[members], corpus.text_ids[members])
+
+
 class Corpus(NamedTuple):
-    """Every distinct tweet of a CSV, encoded once; pairs index into it.
+    """Every distinct tweet of a CSV, encoded once; pairs index into it. It reads its own rows and draws its pairs.
 
     codes (T, max_len) uint8 and lengths (T,) uint16: the T tweets.
     text_ids (T,): equal ids mean identical texts.
@@ -447,6 +474,10 @@ class Corpus(NamedTuple):
     fixed_pairs: for a pairs file, {0: Pairs, 1: Pairs, 2: Pairs}; else None.
     alphabet: the characters of one-hot dimensions 0..len-1.
     notes: lines worth telling the user (counts, repairs).
+    storage: how the arrays are read: `InMemory()` (`load_corpus`), or
+        `tweet_cache.OnDisk` (memory maps of a cache folder, rows read with
+        os.pread, split indices read from its files). Either way the corpus
+        reads the same rows and draws the same pairs (tests/test_digest.py).
     """
 
     codes: np.ndarray
@@ -457,6 +488,65 @@ class Corpus(NamedTuple):
     fixed_pairs: dict
     alphabet: str
     notes: list
+    storage: object = InMemory()
+
+    def rows(self, index):
+        """(codes, lengths) of the tweets `index`, as the storage reads them."""
+        return self.storage.take(self.codes, index), self.storage.take(self.lengths, index)
+
+    def split_pairs(self, part, n_pairs, rng):
+        """Pairs of one split: drawn from its authors, or the pairs file's rows."""
+        if self.fixed_pairs is not None:
+            return self.fixed_pairs[part]
+        members, index = self.storage.split_index(self, part)
+        drawn = draw_indexed_pairs(index, n_pairs, rng)
+        take = self.storage.take
+        return Pairs(take(members, drawn.a).astype(np.int32), take(members, drawn.b).astype(np.int32), drawn.label)
+
+    def training_pairs(self, epoch, n_pairs, seed):
+        """The training pairs of one epoch, shuffled: a pure function of (seed, epoch).
+
+        Fresh pairs each epoch for author,text data; the same rows reshuffled for a
+        pairs file. Being a function of the epoch makes resumed runs identical.
+        """
+        rng = random_stream("training pairs", seed, epoch)
+        pairs = self.split_pairs(TRAIN, n_pairs, rng)
+        order = rng.permutation(len(pairs.label))
+        return Pairs(pairs.a[order], pairs.b[order], pairs.label[order])
+
+    def evaluation_pairs(self, part, n_pairs, seed):
+        """VALIDATION or TEST pairs (`part`), drawn once with a fixed seed."""
+        return self.split_pairs(part, n_pairs, random_stream("evaluation pairs", seed, part))
+
+    def test_account_pairs(self, k, n_pairs, seed):
+        """Account pairs of k tweets a side from the test authors, drawn once with `seed`.
+
+        Returns (test_tweets, drawn): the indices of the test tweets, ascending,
+        and `draw_account_pairs` on them (indices into test_tweets), or None.
+        """
+        test_tweets, index = self.storage.split_index(self, TEST)
+        by_author, counts, starts = np.asarray(index.by_author, dtype=np.intp), index.counts, index.starts
+        tweets_of = {author: by_author[starts[author] : starts[author] + counts[author]] for author in np.flatnonzero(counts)}
+        return test_tweets, draw_account_pairs(tweets_of, k, n_pairs, random_stream("account pairs", seed, k))
+
+    def account_pairs(self, sizes, n_pairs, seed):
+        """`test_account_pairs` for each k of `sizes`, and the tweets to encode for them.
+
+        Returns (tweets, {k: (side_a, side_b, label) or None}): tweets are corpus
+        indices, ascending, the sides index into them, so each tweet is encoded
+        once and then paired k × k. In memory, tweets are every test tweet; on
+        disk only those some pair uses (at most n_pairs × 2k a size, whatever
+        the corpus: every test tweet is 1.5M at 10M tweets, 420 MB of codes).
+        """
+        drawn = {k: self.test_account_pairs(k, n_pairs, seed)[1] for k in sizes}
+        tweets = self.storage.split_index(self, TEST)[0]
+        if self.storage.every_test_tweet:
+            return tweets, drawn
+        sides = [side.ravel() for pairs in drawn.values() if pairs is not None for side in pairs[:2]]
+        used = np.unique(np.concatenate(sides)) if sides else np.zeros(0, dtype=np.intp)
+        tweets = self.storage.take(tweets, used) if len(used) else np.zeros(0, dtype=np.intp)
+        remap = lambda side: np.searchsorted(used, side)  # noqa: E731  (positions in the test tweets -> in tweets)
+        return tweets, {k: None if pairs is None else (remap(pairs[0]), remap(pairs[1]), pairs[2]) for k, pairs in drawn.items()}
 
 
 def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alphabet=None, mask_entities=False):
@@ -516,38 +606,11 @@ def load_corpus(path, fractions, seed, max_len=MAX_LEN, size=ALPHABET_SIZE, alph
     )
 
 
-def split_pairs(corpus, part, n_pairs, rng):
-    """Pairs of one split: drawn from its authors, or the pairs file's rows."""
-    if corpus.fixed_pairs is not None:
-        return corpus.fixed_pairs[part]
-    members = np.flatnonzero(corpus.split == part)
-    drawn = draw_pairs(corpus.author_ids[members], corpus.text_ids[members], n_pairs, rng)
-    return Pairs(members[drawn.a].astype(np.int32), members[drawn.b].astype(np.int32), drawn.label)
-
-
-def training_pairs(corpus, epoch, n_pairs, seed, split_pairs=split_pairs):
-    """The training pairs of one epoch, shuffled: a pure function of (seed, epoch).
-
-    Fresh pairs each epoch for author,text data; the same rows reshuffled for a
-    pairs file. Being a function of the epoch makes resumed runs identical.
-    `split_pairs`: the function that draws them (tweet_cache's for a cached corpus).
-    """
-    rng = random_stream("training pairs", seed, epoch)
-    pairs = split_pairs(corpus, TRAIN, n_pairs, rng)
-    order = rng.permutation(len(pairs.label))
-    return Pairs(pairs.a[order], pairs.b[order], pairs.label[order])
-
-
-def evaluation_pairs(corpus, part, n_pairs, seed, split_pairs=split_pairs):
-    """VALIDATION or TEST pairs (`part`), drawn once with a fixed seed."""
-    return split_pairs(corpus, part, n_pairs, random_stream("evaluation pairs", seed, part))
-
-
 class PairBatches(keras.utils.PyDataset):
     """Batches of pairs for `model.fit`: ({codes_a, length_a, codes_b, length_b}, label).
 
     Batch i belongs to epoch `first_epoch + i // steps_per_epoch` and holds
-    rows of `pairs_for_epoch(epoch)`: a pure function of the index. Keras
+    rows of `pairs_for_epoch(epoch)`, read by `corpus.rows`: a pure function of the index. Keras
     prefetches the next epoch's first batches before any epoch callback runs,
     so epoch state set by a callback would race; an index never does. Fit with
     `steps_per_epoch=batches.steps_per_epoch`; a resumed run passes the epoch
@@ -556,7 +619,7 @@ class PairBatches(keras.utils.PyDataset):
 
     def __init__(self, corpus, pairs_for_epoch, batch_size, epochs=1, first_epoch=0, **kwargs):
         super().__init__(**kwargs)
-        self.codes, self.lengths = corpus.codes, corpus.lengths
+        self.corpus = corpus
         self.pairs_for_epoch = pairs_for_epoch
         self.batch_size = batch_size
         self.first_epoch, self.epochs = first_epoch, epochs
@@ -575,56 +638,26 @@ class PairBatches(keras.utils.PyDataset):
         epoch, step = divmod(index, self.steps_per_epoch)
         pairs = self.pairs(self.first_epoch + epoch)
         rows = slice(step * self.batch_size, (step + 1) * self.batch_size)
-        a, b = pairs.a[rows], pairs.b[rows]
+        (codes_a, lengths_a), (codes_b, lengths_b) = self.corpus.rows(pairs.a[rows]), self.corpus.rows(pairs.b[rows])
         inputs = {
-            "codes_a": self.codes[a],
-            "length_a": self.lengths[a].astype(np.int32),
-            "codes_b": self.codes[b],
-            "length_b": self.lengths[b].astype(np.int32),
+            "codes_a": codes_a,
+            "length_a": lengths_a.astype(np.int32),
+            "codes_b": codes_b,
+            "length_b": lengths_b.astype(np.int32),
         }
         return inputs, pairs.label[rows].astype(np.float32)[:, None]
 
 
-def test_account_pairs(corpus, k, n_pairs, seed):
-    """Account pairs of k tweets a side from the test authors, drawn once with `seed`.
-
-    Returns (test_tweets, drawn): the indices of the test tweets, and
-    `draw_account_pairs` on them (indices into test_tweets), or None.
-    """
-    test_tweets = np.flatnonzero(corpus.split == TEST)
-    rng = random_stream("account pairs", seed, k)
-    return test_tweets, draw_account_pairs(corpus.author_ids[test_tweets], k, n_pairs, rng)
-
-
-def account_pairs(corpus, sizes, n_pairs, seed):
-    """`test_account_pairs` for each k of `sizes`, and the tweets to encode for them.
-
-    Returns (tweets, {k: (side_a, side_b, label) or None}): tweets are corpus
-    indices (here every test tweet), the sides index into them, so each tweet
-    is encoded once and then paired k × k. `tweet_cache.account_pairs` gives
-    the same pairs on a cached corpus, with only the tweets they use.
-    """
-    drawn = {k: test_account_pairs(corpus, k, n_pairs, seed)[1] for k in sizes}
-    return np.flatnonzero(corpus.split == TEST), drawn
-
-
-def draw_account_pairs(author_ids, k, n_pairs, rng):
+def draw_account_pairs(tweets_of, k, n_pairs, rng):
     """Pairs of accounts, k tweets a side: half one author on both sides, half two authors.
 
     Args:
-        author_ids: (T,) int array, the author of each tweet.
+        tweets_of: {author: ascending tweet indices}, authors ascending.
     Returns:
         (side_a, side_b, label): (n, k) and (n, k) tweet indices, (n,) uint8;
         the two sides of a same-author pair share no tweet. None when no
         author has the 2k tweets a same-author pair needs.
     """
-    author_ids = np.asarray(author_ids)
-    tweets_of = {a: np.flatnonzero(author_ids == a) for a in np.unique(author_ids)}
-    return draw_account_pairs_by_author(tweets_of, k, n_pairs, rng)
-
-
-def draw_account_pairs_by_author(tweets_of, k, n_pairs, rng):
-    """`draw_account_pairs` given {author: ascending tweet indices}, authors ascending."""
     rich = [a for a, tweets in tweets_of.items() if len(tweets) >= 2 * k]
     enough = [a for a, tweets in tweets_of.items() if len(tweets) >= k]
     if not rich or len(enough) < 2:

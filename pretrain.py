@@ -71,16 +71,14 @@ class NextCharacterBatches(keras.utils.PyDataset):
     the code at step t + 1 for step t. sample weights: (batch, window - 1)
     float32, 1 where step t + 1 is a character, 0 on padding, so each
     tweet's first character is predicted from the padding state and nothing
-    is predicted for padding. `take(array, index)` reads rows (tweet_cache's
-    for a memory-mapped corpus). Batch i belongs to epoch
+    is predicted for padding. The rows are read by `corpus.rows`. Batch i belongs to epoch
     `first_epoch + i // steps_per_epoch`: a resumed run passes the epoch it
     resumes at and reads the batches an unbroken run reads.
     """
 
-    def __init__(self, corpus, tweets_for_epoch, batch_size, window, epochs, take=None, first_epoch=0, **kwargs):
+    def __init__(self, corpus, tweets_for_epoch, batch_size, window, epochs, first_epoch=0, **kwargs):
         super().__init__(**kwargs)
-        self.codes, self.lengths = corpus.codes, corpus.lengths
-        self.take = take or (lambda array, index: array[index])
+        self.corpus = corpus
         self.tweets_for_epoch, self.batch_size, self.window, self.epochs = tweets_for_epoch, batch_size, window, epochs
         self.first_epoch = first_epoch
         self._epoch, self._tweets = None, None
@@ -97,8 +95,8 @@ class NextCharacterBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         epoch, step = divmod(index, self.steps_per_epoch)
         rows = np.sort(self.tweets(self.first_epoch + epoch)[step * self.batch_size : (step + 1) * self.batch_size])
-        codes = self.take(self.codes, rows)[:, -self.window :]
-        lengths = np.minimum(self.take(self.lengths, rows).astype(np.int32), self.window)
+        codes, lengths = self.corpus.rows(rows)
+        codes, lengths = codes[:, -self.window :], np.minimum(lengths.astype(np.int32), self.window)
         is_char = np.arange(self.window)[None, :] >= (self.window - lengths)[:, None]
         targets = codes[:, 1:].astype(np.int32)
         weights = is_char[:, 1:].astype(np.float32)
@@ -251,7 +249,7 @@ def compile_next_character_model(language_model, optimizer):
     )
 
 
-def pretrain(corpus, config, weights_path, take=None, verbose="auto", progress=None):
+def pretrain(corpus, config, weights_path, verbose="auto", progress=None):
     """Train the next-character model; returns its LSTM's weights [kernel, recurrent_kernel, bias].
 
     Reads PRETRAIN_EPOCHS, PRETRAIN_TWEETS_PER_EPOCH, PRETRAIN_BATCH_SIZE,
@@ -289,7 +287,6 @@ def pretrain(corpus, config, weights_path, take=None, verbose="auto", progress=N
         config["PRETRAIN_BATCH_SIZE"],
         window,
         epochs,
-        take,
         first_epoch,
     )
     optimizer = keras.optimizers.get(

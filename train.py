@@ -192,7 +192,7 @@ def check_config(config):
         raise SystemExit(f"train.py: error: {problems[0]}")
 
 
-def evaluate(net, source, eval_pairs, config):
+def evaluate(net, corpus, eval_pairs, config):
     """The trained model on the held-out pairs: (metrics.json's report, test labels, test scores).
 
     Symmetric scores (`model.score_pairs`); the PAN metrics of the validation
@@ -205,14 +205,9 @@ def evaluate(net, source, eval_pairs, config):
     import metrics
     import model as siamese
 
-    corpus, take = source.corpus, source.take
     scores, labels = {}, {}
     for part, pairs in eval_pairs.items():
-        scores[part] = siamese.score_pairs(
-            net,
-            take(corpus.codes, pairs.a), take(corpus.lengths, pairs.a),
-            take(corpus.codes, pairs.b), take(corpus.lengths, pairs.b),
-        )
+        scores[part] = siamese.score_pairs(net, *corpus.rows(pairs.a), *corpus.rows(pairs.b))
         labels[part] = pairs.label
     val, test = data.VALIDATION, data.TEST
     threshold, val_accuracy = metrics.best_threshold(labels[val], scores[val])
@@ -222,9 +217,9 @@ def evaluate(net, source, eval_pairs, config):
         threshold=threshold, accuracy_at_threshold=metrics.accuracy_at(labels[test], scores[test], threshold)
     )
     if corpus.author_ids is not None:
-        tweets, drawn = source.account_pairs(corpus, account_sizes(config), config["EVAL_PAIRS"] // 4, config["SEED"])
+        tweets, drawn = corpus.account_pairs(account_sizes(config), config["EVAL_PAIRS"] // 4, config["SEED"])
         # Each tweet encoded once, then paired k × k (none to encode when no k could be drawn).
-        encodings = siamese.encode_tweets(net, take(corpus.codes, tweets), take(corpus.lengths, tweets)) if len(tweets) else None
+        encodings = siamese.encode_tweets(net, *corpus.rows(tweets)) if len(tweets) else None
         head = siamese.build_head(net)
         report["test_accounts"] = {}
         for k, pairs in drawn.items():
@@ -333,16 +328,15 @@ def main(argv):
     # Data: tweets encoded once as compact codes; pairs are indices into them.
     # A glob of CSV shards (or one huge author,text CSV) is streamed into an
     # on-disk cache, OUT_DIR/.cache/, reused by later runs, and read back in
-    # bounded memory (tweet_cache.py); `source` holds the corpus and the
-    # functions that draw pairs from it and read its rows (else data.py's).
+    # bounded memory (tweet_cache.py). Either way the corpus reads its own
+    # rows and draws its own pairs (data.Corpus).
     fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
     alphabet = run.saved_alphabet()
     cache_dir = os.path.join(config["OUT_DIR"], ".cache")
-    source = tweet_cache.open_source(
+    corpus = tweet_cache.open_corpus(
         config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, cache_dir,
         config["MASK_ENTITIES"],
     )
-    corpus, take = source.corpus, source.take
     # alphabet.json says how predict.py turns text into codes: the alphabet, and whether to mask first.
     data.save_alphabet(
         corpus.alphabet, run.path("alphabet.json"), config["ALPHABET_SIZE"], config["MAX_LEN"], config["MASK_ENTITIES"]
@@ -352,14 +346,14 @@ def main(argv):
         print(f"  {note}")
 
     def train_pairs(epoch):  # fresh pairs every epoch, a pure function of (SEED, epoch)
-        return source.training_pairs(corpus, epoch, config["PAIRS_PER_EPOCH"], config["SEED"])
+        return corpus.training_pairs(epoch, config["PAIRS_PER_EPOCH"], config["SEED"])
 
     eval_pairs = {
-        part: source.evaluation_pairs(corpus, part, config["EVAL_PAIRS"], config["SEED"])
+        part: corpus.evaluation_pairs(part, config["EVAL_PAIRS"], config["SEED"])
         for part in (data.VALIDATION, data.TEST)
     }
-    train_batches = source.PairBatches(corpus, train_pairs, config["BATCH_SIZE"], config["EPOCHS"], run.first_epoch)
-    val_batches = source.PairBatches(corpus, lambda epoch: eval_pairs[data.VALIDATION], config["BATCH_SIZE"])
+    train_batches = data.PairBatches(corpus, train_pairs, config["BATCH_SIZE"], config["EPOCHS"], run.first_epoch)
+    val_batches = data.PairBatches(corpus, lambda epoch: eval_pairs[data.VALIDATION], config["BATCH_SIZE"])
 
     # -------------------------------------------------------------------------
     # Pretraining: the shared LSTM first learns to predict the next character
@@ -374,7 +368,7 @@ def main(argv):
             )
 
         lstm_weights = pretrain.pretrain(
-            corpus, config, run.path(pretrain.WEIGHTS_FILE), take, run.verbose, pretraining_progress
+            corpus, config, run.path(pretrain.WEIGHTS_FILE), run.verbose, pretraining_progress
         )
 
     # -------------------------------------------------------------------------
@@ -411,7 +405,7 @@ def main(argv):
 
     # -------------------------------------------------------------------------
     # Evaluation: symmetric scores, PAN metrics, threshold tuned on validation.
-    report, test_labels, test_scores = evaluate(net, source, eval_pairs, config)
+    report, test_labels, test_scores = evaluate(net, corpus, eval_pairs, config)
     report["best_epoch"] = best_epoch
     report["epochs"] = len(history["loss"])
     report["data"] = {"path": config["DATA"], "tweets": int(len(corpus.codes)), "notes": corpus.notes}

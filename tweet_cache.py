@@ -3,8 +3,10 @@
     corpus = tweet_cache.load_corpus_cached("tweets/*.csv", (0.15, 0.15), seed=1337,
                                             cache_dir="runs/.cache")
 
-train.py calls `open_source`: this module's corpus and functions for a glob
-of shards or a large author,text file (`should_cache`), data.py's otherwise.
+train.py calls `open_corpus`: this module's corpus for a glob of shards or a
+large author,text file (`should_cache`), `data.load_corpus`'s otherwise. Both
+are one type, `data.Corpus`, which reads its rows and draws its pairs through
+its storage: `data.InMemory`, or `OnDisk` here.
 
 `load_corpus_cached` gives what `data.load_corpus` gives for an author,text
 file (same author-disjoint split, same alphabet, same codes, same errors and
@@ -20,7 +22,8 @@ by `csv_input.read_csv_chunks` (the reader behind `data.read_csv`),
             when an alphabet is given (a resumed run)
     pass 3  `data.encode` chunk by chunk, written straight to .npy files
 
-and the Corpus returned holds read-only memory maps of those files:
+and the Corpus returned holds read-only memory maps of those files, and an
+`OnDisk` storage of the folder:
 
     codes.npy       uint8 (N, max_len)   lengths.npy  uint16 (N,)
     author_ids.npy  int32 (N,)           split.npy    int8 (N,)
@@ -31,9 +34,10 @@ and the Corpus returned holds read-only memory maps of those files:
                     those two tweets are never drawn as a pair.
 
 plus a per-split pair index (members_P, by_author_P, can_pair_P, author_counts)
-with which `training_pairs` / `evaluation_pairs` / `split_pairs` below draw
-exactly the pairs `data.training_pairs` / ... draw, without the O(N) temporary
-arrays (`split == part`, `argsort(author_ids)`, ...) those allocate every epoch.
+from which `OnDisk.split_index` gives the corpus's pair drawing
+(`Corpus.training_pairs`, `evaluation_pairs`, `test_account_pairs`) exactly
+the pairs it draws in memory, without the O(N) temporary arrays
+(`split == part`, `argsort(author_ids)`, ...) `data.InMemory` allocates every epoch.
 
 The cache folder is `<cache_dir>/<key>`, the key a hash of the shards' paths,
 sizes and modification times and of fractions, seed, max_len, size (and a
@@ -50,8 +54,8 @@ so building does not grow the process's resident set with the file sizes.
 Reading: indexing a memory map maps into the process each page-cache block it
 reads (file-backed RSS: reclaimable, but resident, and counted by ru_maxrss),
 0.1-0.7 MB per random row on Linux 6.18. `take` reads rows with os.pread
-instead, and `PairBatches` (same batches as `data.PairBatches`) and the pair
-drawing here use it, so training maps nothing of the cache.
+instead; `OnDisk` reads every row through it (`Corpus.rows`, hence
+`data.PairBatches`, and the pair drawing), so training maps nothing of the cache.
 """
 
 import collections
@@ -61,7 +65,6 @@ import json
 import mmap
 import os
 import shutil
-from typing import Callable, NamedTuple
 
 import keras
 import numpy as np
@@ -295,8 +298,8 @@ def load_corpus_cached(
         mask_entities: as `data.load_corpus`: the alphabet and codes of the
             masked texts, text ids of the texts as written; part of the cache key.
     Returns:
-        `data.Corpus` whose arrays are read-only `np.memmap`s; its last note
-        names the cache folder.
+        `data.Corpus` whose arrays are read-only `np.memmap`s, its storage
+        `OnDisk` of the cache folder; its last note names the folder.
     Raises:
         data.DataError, naming the shard, row and column, as `data.load_corpus` does.
     """
@@ -354,7 +357,7 @@ def open_cache(folder, note=None):
     notes = list(meta["notes"]) + ([note] if note else [])
     return data.Corpus(
         arrays["codes"], arrays["lengths"], arrays["text_ids"], arrays["author_ids"], arrays["split"],
-        None, alphabet, notes,
+        None, alphabet, notes, OnDisk(folder),
     )
 
 
@@ -557,110 +560,43 @@ class _IndexWriter:
         self.by_author.clear()
 
 
-class _SplitIndex:
-    def __init__(self, folder, part):
-        load = lambda name: np.load(os.path.join(folder, f"{name}.npy"), mmap_mode="r")  # noqa: E731
-        self.members = load(f"members_{part}")
-        self.by_author = load(f"by_author_{part}")
-        self.can_pair = load(f"can_pair_{part}")
+class OnDisk:
+    """A corpus's storage in a cache folder (`data.InMemory`'s counterpart): its arrays are
+    read-only memory maps whose rows are read with os.pread (`take`), and each split's
+    `data.PairIndex` is read from the pair index files (members_P, by_author_P,
+    can_pair_P, author_counts), so drawing pairs allocates nothing of size N."""
+
+    every_test_tweet = False  # account pairs: only the tweets they use are handed back to encode
+    take = staticmethod(take)
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def split_index(self, corpus, part):
+        load = lambda name: np.load(os.path.join(self.folder, f"{name}.npy"), mmap_mode="r")  # noqa: E731
+        members = load(f"members_{part}")
         counts = np.asarray(load("author_counts")[part])
         present = np.flatnonzero(counts)
-        # data.draw_pairs' bincount runs to the largest author id present in the split.
-        self.counts = counts[: (present[-1] + 1) if len(present) else 0].copy()
-        self.starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        # data.pair_index's bincount runs to the largest author id present in the split.
+        counts = counts[: (present[-1] + 1) if len(present) else 0].copy()
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+
+        def lookup(m):  # member positions -> (author ids, text ids)
+            tweets = take(members, m)
+            return take(corpus.author_ids, tweets).astype(np.int64), take(corpus.text_ids, tweets)
+
+        by_author, can_pair = _Gathered(load(f"by_author_{part}")), _Gathered(load(f"can_pair_{part}"))
+        return members, data.PairIndex(counts, starts, by_author, can_pair, len(members), lookup)
 
 
 def cache_folder(corpus):
     """The cache folder of a corpus from `load_corpus_cached`, or None for an in-memory corpus."""
-    filename = getattr(corpus.split, "filename", None)
-    if not filename:
-        return None
-    folder = os.path.dirname(filename)
-    return folder if os.path.exists(os.path.join(folder, "members_0.npy")) else None
-
-
-def split_pairs(corpus, part, n_pairs, rng):
-    """`data.split_pairs`, the same pairs from the same rng; on a cached corpus without O(N) arrays."""
-    folder = cache_folder(corpus)
-    if folder is None:
-        return data.split_pairs(corpus, part, n_pairs, rng)
-    index = _SplitIndex(folder, part)
-
-    def lookup(m):  # member positions -> (author ids, text ids)
-        tweets = take(index.members, m)
-        return take(corpus.author_ids, tweets).astype(np.int64), take(corpus.text_ids, tweets)
-
-    drawn = data.draw_indexed_pairs(
-        data.PairIndex(
-            index.counts, index.starts, _Gathered(index.by_author), _Gathered(index.can_pair), len(index.members), lookup
-        ),
-        n_pairs,
-        rng,
-    )
-    return data.Pairs(
-        take(index.members, drawn.a).astype(np.int32), take(index.members, drawn.b).astype(np.int32), drawn.label
-    )
-
-
-def training_pairs(corpus, epoch, n_pairs, seed):
-    """`data.training_pairs`, the same pairs; bounded memory on a cached corpus."""
-    return data.training_pairs(corpus, epoch, n_pairs, seed, split_pairs=split_pairs)
-
-
-def evaluation_pairs(corpus, part, n_pairs, seed):
-    """`data.evaluation_pairs`, the same pairs; bounded memory on a cached corpus."""
-    return data.evaluation_pairs(corpus, part, n_pairs, seed, split_pairs=split_pairs)
-
-
-def test_account_pairs(corpus, k, n_pairs, seed):
-    """`data.test_account_pairs`, the same result; on a cached corpus in bounded memory.
-
-    Returns (test_tweets, drawn) as data.test_account_pairs does: test_tweets
-    is the cache's members_2 memory map (the test split's tweet indices).
-    """
-    folder = cache_folder(corpus)
-    if folder is None:
-        return data.test_account_pairs(corpus, k, n_pairs, seed)
-    index = _SplitIndex(folder, data.TEST)
-    rng = data.random_stream("account pairs", seed, k)
-    try:
-        return index.members, _draw_account_pairs(index, k, n_pairs, rng)
-    finally:
-        release_pages(index.by_author)
-
-
-def account_pairs(corpus, sizes, n_pairs, seed):
-    """`data.account_pairs`, the same pairs, with only the test tweets they use.
-
-    Returns (tweets, {k: (side_a, side_b, label) or None}): tweets are corpus
-    indices, ascending, of the tweets some pair uses (at most n_pairs × 2k a
-    size, whatever the corpus), the sides index into them. data.account_pairs
-    returns every test tweet instead (1.5M at 10M tweets: 420 MB of codes,
-    384 MB of encodings).
-    """
-    drawn, test_tweets = {}, None
-    for k in sizes:
-        test_tweets, drawn[k] = test_account_pairs(corpus, k, n_pairs, seed)
-    sides = [side.ravel() for pairs in drawn.values() if pairs is not None for side in pairs[:2]]
-    used = np.unique(np.concatenate(sides)) if sides else np.zeros(0, dtype=np.intp)
-    tweets = take(test_tweets, used) if len(used) else np.zeros(0, dtype=np.intp)
-    remap = lambda side: np.searchsorted(used, side)  # noqa: E731  (positions in test_tweets -> in tweets)
-    return tweets, {k: None if pairs is None else (remap(pairs[0]), remap(pairs[1]), pairs[2]) for k, pairs in drawn.items()}
-
-
-def _draw_account_pairs(index, k, n_pairs, rng):
-    """data.draw_account_pairs, with each author's tweets read from by_author."""
-    counts, starts = index.counts, index.starts
-    # np.flatnonzero(author_ids == author) for each author of np.unique(author_ids): ascending (stable sort)
-    tweets_of = {
-        author: np.asarray(index.by_author[starts[author] : starts[author] + counts[author]], dtype=np.intp)
-        for author in np.flatnonzero(counts)
-    }
-    return data.draw_account_pairs_by_author(tweets_of, k, n_pairs, rng)
+    return getattr(corpus.storage, "folder", None)
 
 
 class _Gathered:
-    """Rows of a memory-mapped array by `take`: what PairBatches indexes."""
+    """Rows of a memory-mapped array by `take` (what drawing pairs indexes); as a whole
+    (np.asarray: account pairs), read through the map and its pages handed back."""
 
     def __init__(self, array):
         self.array = array
@@ -671,56 +607,16 @@ class _Gathered:
     def __len__(self):
         return len(self.array)
 
-
-class PairBatches(data.PairBatches):
-    """`data.PairBatches`, the same batches, with the rows of a cached corpus read by `take`.
-
-    `data.PairBatches` indexes `corpus.codes`; on a memory map that maps
-    about 0.1-0.7 MB of the file per row read, and nothing hands it back:
-    training from a 10M-tweet cache with it reached 3.2 GB of file-backed
-    RSS. `take` reads the rows with os.pread and maps nothing.
-    """
-
-    def __init__(self, corpus, pairs_for_epoch, batch_size, epochs=1, first_epoch=0, **kwargs):
-        super().__init__(corpus, pairs_for_epoch, batch_size, epochs, first_epoch, **kwargs)
-        if getattr(corpus.codes, "_mmap", None) is not None:
-            self.codes, self.lengths = _Gathered(corpus.codes), _Gathered(corpus.lengths)
+    def __array__(self, dtype=None, copy=None):
+        whole = np.array(self.array, dtype=dtype)
+        release_pages(self.array)
+        return whole
 
 
-# ---------------------------------------------------------------------------
-# train.py's data: in memory, or through the cache
-
-
-class Source(NamedTuple):
-    """A corpus and the functions that draw pairs from it and read its rows.
-
-    `data.py`'s for an in-memory corpus, this module's (same pairs, same
-    batches, bounded memory) for a cached one.
-    """
-
-    corpus: data.Corpus
-    training_pairs: Callable  # (corpus, epoch, n_pairs, seed) -> Pairs
-    evaluation_pairs: Callable  # (corpus, part, n_pairs, seed) -> Pairs
-    PairBatches: type  # (corpus, pairs_for_epoch, batch_size, epochs, first_epoch)
-    account_pairs: Callable  # (corpus, sizes, n_pairs, seed) -> (tweets, {k: drawn or None})
-    take: Callable  # (array, index) -> array[index]
-
-
-def _index(array, index):
-    return array[index]
-
-
-def open_source(data_path, fractions, seed, max_len, size, alphabet=None, cache_dir=None, mask_entities=False):
-    """train.py's data: `data.load_corpus` and data.py's functions, or, when
-    `should_cache(data_path)` (a glob of shards, an author,text file of
-    CACHE_MIN_BYTES or more), `load_corpus_cached` into `cache_dir` and this
-    module's functions. `mask_entities`: MASK_ENTITIES, passed to either. Returns a `Source`."""
+def open_corpus(data_path, fractions, seed, max_len, size, alphabet=None, cache_dir=None, mask_entities=False):
+    """train.py's corpus: `data.load_corpus`, or, when `should_cache(data_path)` (a glob of
+    shards, an author,text file of CACHE_MIN_BYTES or more), `load_corpus_cached` into
+    `cache_dir`. `mask_entities`: MASK_ENTITIES, passed to either."""
     if should_cache(data_path):
-        corpus = load_corpus_cached(
-            data_path, fractions, seed, max_len, size, cache_dir, alphabet, mask_entities=mask_entities
-        )
-        return Source(corpus, training_pairs, evaluation_pairs, PairBatches, account_pairs, take)
-    corpus = data.load_corpus(data_path, fractions, seed, max_len, size, alphabet, mask_entities)
-    return Source(
-        corpus, data.training_pairs, data.evaluation_pairs, data.PairBatches, data.account_pairs, _index
-    )
+        return load_corpus_cached(data_path, fractions, seed, max_len, size, cache_dir, alphabet, mask_entities=mask_entities)
+    return data.load_corpus(data_path, fractions, seed, max_len, size, alphabet, mask_entities)

@@ -26,11 +26,11 @@ are resident and ru_maxrss counts them).
   pairs    training pairs for --pair-probe pairs held in a PairBatches: the peak
            increase over the level before, per pair (bytes per training pair)
 
-Modes: "cached" (tweet_cache.load_corpus_cached, tweet_cache.PairBatches and
-tweet_cache.training_pairs / evaluation_pairs: rows read with os.pread),
-"cached-data" (the same cache, with data.PairBatches and data.training_pairs /
-evaluation_pairs indexing its memory maps: what train.py gets when only
-load_corpus is swapped), "memory" (data.load_corpus; its pairs and batches).
+Modes: "cached" (tweet_cache.load_corpus_cached: the corpus's OnDisk storage reads
+rows with os.pread and draws pairs from the pair index files), "cached-data" (the
+same cache with data.InMemory storage: rows and pair indices from indexing its
+memory maps), "memory" (data.load_corpus). Every mode trains on data.PairBatches
+and the corpus's training_pairs / evaluation_pairs.
 A cached-data run reuses the cache the cached run built (load 0 s).
 """
 
@@ -193,13 +193,13 @@ def child(spec):
     result["notes"] = corpus.notes
     result["phases"]["load"] = sampler.phase()
 
-    pairs_module = tweet_cache if spec["mode"] == "cached" else data
+    if spec["mode"] == "cached-data":
+        corpus = corpus._replace(storage=data.InMemory())
     keras.utils.set_random_seed(seed)
     batch, steps = spec["batch_size"], spec["steps"]
-    eval_pairs = pairs_module.evaluation_pairs(corpus, 1, 4000, seed)
-    batches_class = tweet_cache.PairBatches if spec["mode"] == "cached" else data.PairBatches
-    train_batches = batches_class(corpus, lambda e: pairs_module.training_pairs(corpus, e, batch * steps, seed), batch, 1)
-    val_batches = batches_class(corpus, lambda e: eval_pairs, batch)
+    eval_pairs = corpus.evaluation_pairs(1, 4000, seed)
+    train_batches = data.PairBatches(corpus, lambda e: corpus.training_pairs(e, batch * steps, seed), batch, 1)
+    val_batches = data.PairBatches(corpus, lambda e: eval_pairs, batch)
     net = siamese.build_training_model(siamese.build_model(280, 256, 64, "compare"))
     net.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy", keras.metrics.AUC(name="auc")])
     callbacks = []
@@ -212,7 +212,7 @@ def child(spec):
     # Bytes per training pair: hold --pair-probe pairs in a PairBatches, as an epoch does.
     n = spec["pair_probe"]
     before = proc_status()
-    probe = batches_class(corpus, lambda e: pairs_module.training_pairs(corpus, e, n, seed), batch, 1)
+    probe = data.PairBatches(corpus, lambda e: corpus.training_pairs(e, n, seed), batch, 1)
     inputs, _ = probe[0]
     peak = sampler.phase()
     result["pairs"] = {

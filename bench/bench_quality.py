@@ -14,9 +14,9 @@ place, never copied.
 Every system sees exactly the same thing:
 - the corpus, loaded like train.py loads it (`data.load_corpus` with the trainer's
   constants), so the same author-disjoint train/validation/test split;
-- the same validation and test pairs (`data.evaluation_pairs`) and the same
+- the same validation and test pairs (`corpus.evaluation_pairs`) and the same
   account pairs, k tweets a side for each k of ACCOUNT_SIZES
-  (`data.account_pairs(corpus, train.account_sizes(config), EVAL_PAIRS // 4, SEED)`,
+  (`corpus.account_pairs(train.account_sizes(config), EVAL_PAIRS // 4, SEED)`,
   the call train.py makes);
 - the same texts: each tweet's first MAX_LEN characters, after
   `data.mask_entities` when the run's MASK_ENTITIES is true (mentions, links and
@@ -37,7 +37,7 @@ Systems:
   tweets only, rows L2-normalised; pair features [|a - b|, a * b] (elementwise,
   sparse); scikit-learn's LogisticRegression, C picked by validation AUC, trained
   on the trainer's training pairs of its first `--baseline-epochs` epochs
-  (`data.training_pairs`). Symmetric in (a, b), still scored as the mean of both
+  (`corpus.training_pairs`). Symmetric in (a, b), still scored as the mean of both
   orders like the trainer. An account pair scores the mean of its k x k pair scores.
 - joined-doc cosine (PAN's naive baseline): the same TF-IDF; each side's k
   tweets joined with a space into one document, the score is the cosine of the
@@ -102,9 +102,9 @@ LSTM_AGGREGATES = (("mean_encoding", "head on mean encodings (train.py's)"), ("m
 
 # Where the bench's pairs come from (recorded in the JSON).
 PAIR_SOURCES = {
-    "train_pairs": "data.training_pairs(corpus, epoch, PAIRS_PER_EPOCH, SEED)",
-    "eval_pairs": "data.evaluation_pairs(corpus, part, EVAL_PAIRS, SEED)",
-    "account_pairs": "data.account_pairs(corpus, train.account_sizes(config), EVAL_PAIRS // 4, SEED)",
+    "train_pairs": "corpus.training_pairs(epoch, PAIRS_PER_EPOCH, SEED)",
+    "eval_pairs": "corpus.evaluation_pairs(part, EVAL_PAIRS, SEED)",
+    "account_pairs": "corpus.account_pairs(train.account_sizes(config), EVAL_PAIRS // 4, SEED)",
 }
 
 
@@ -216,10 +216,8 @@ def pairs_of(corpus, config):
 
     The calls train.py makes on an in-memory corpus; the sides index into tweets.
     """
-    import data
-
-    eval_pairs = {part: data.evaluation_pairs(corpus, part, config["EVAL_PAIRS"], config["SEED"]) for part in (1, 2)}
-    accounts = data.account_pairs(corpus, train.account_sizes(config), config["EVAL_PAIRS"] // 4, config["SEED"])
+    eval_pairs = {part: corpus.evaluation_pairs(part, config["EVAL_PAIRS"], config["SEED"]) for part in (1, 2)}
+    accounts = corpus.account_pairs(train.account_sizes(config), config["EVAL_PAIRS"] // 4, config["SEED"])
     return eval_pairs, accounts
 
 
@@ -285,11 +283,10 @@ def run_pair_baseline(corpus, vectorizer, vectors, config, eval_pairs, accounts,
     """Fit and score the pair-feature LR baseline; returns its report (the metrics.json layout)."""
     from sklearn.linear_model import LogisticRegression
 
-    import data
     import metrics
 
     started = time.perf_counter()
-    epochs = [data.training_pairs(corpus, epoch, config["PAIRS_PER_EPOCH"], config["SEED"]) for epoch in range(baseline_epochs)]
+    epochs = [corpus.training_pairs(epoch, config["PAIRS_PER_EPOCH"], config["SEED"]) for epoch in range(baseline_epochs)]
     train_a = np.concatenate([p.a for p in epochs])
     train_b = np.concatenate([p.b for p in epochs])
     train_y = np.concatenate([p.label for p in epochs])
@@ -444,8 +441,8 @@ def score_lstm(run_dir, report, corpus, eval_pairs, accounts):
     test = eval_pairs[2]
     positions = [np.searchsorted(tweets, side) for side in (test.a, test.b)]  # tweets: every test tweet, ascending
     if not all(np.array_equal(tweets[p], side) for p, side in zip(positions, (test.a, test.b))):
-        fail("a test pair holds a tweet outside data.account_pairs' test tweets")
-    encodings = siamese.encode_tweets(net, corpus.codes[tweets], corpus.lengths[tweets])
+        fail("a test pair holds a tweet outside corpus.account_pairs' test tweets")
+    encodings = siamese.encode_tweets(net, *corpus.rows(tweets))
     head = siamese.build_head(net)
     pair_auc = metrics.auc(test.label, siamese.symmetric_head_scores(head, encodings[positions[0]], encodings[positions[1]]))
     accounts_auc = {key: {} for key, _ in LSTM_AGGREGATES}

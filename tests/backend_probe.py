@@ -155,8 +155,8 @@ def check_reload(run_dir):
     corpus = data.load_corpus(
         config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, mask
     )
-    pairs = data.evaluation_pairs(corpus, data.TEST, config["EVAL_PAIRS"], config["SEED"])
-    a, b = (corpus.codes[pairs.a], corpus.lengths[pairs.a]), (corpus.codes[pairs.b], corpus.lengths[pairs.b])
+    pairs = corpus.evaluation_pairs(data.TEST, config["EVAL_PAIRS"], config["SEED"])
+    a, b = corpus.rows(pairs.a), corpus.rows(pairs.b)
     scores = siamese.score_pairs(net, *a, *b)
     again = metrics.pan_metrics(pairs.label, scores)
     for key in ("auc", "brier", "c_at_1", "f1"):  # brier: every score counts

@@ -48,7 +48,7 @@ SAMPLE_SEED, SAMPLE_FRACTIONS, SAMPLE_MAX_LEN, SAMPLE_ALPHABET_SIZE = 1337, (0.1
 
 
 def open_sample(storage, cache_dir):
-    """The embedded sample as train.py's defaults open it (`tweet_cache.open_source`), in the
+    """The embedded sample as train.py's defaults open it (`tweet_cache.open_corpus`), in the
     storage asked for: "memory" (`data.load_corpus`) or "cache" (the on-disk cache in cache_dir)."""
     import tweet_cache
 
@@ -56,7 +56,7 @@ def open_sample(storage, cache_dir):
     if storage == "cache":
         tweet_cache.CACHE_MIN_BYTES = 0  # the sample is small: send it through the cache anyway
     try:
-        return tweet_cache.open_source(SAMPLE, SAMPLE_FRACTIONS, SAMPLE_SEED, SAMPLE_MAX_LEN, SAMPLE_ALPHABET_SIZE,
+        return tweet_cache.open_corpus(SAMPLE, SAMPLE_FRACTIONS, SAMPLE_SEED, SAMPLE_MAX_LEN, SAMPLE_ALPHABET_SIZE,
                                        cache_dir=str(cache_dir))
     finally:
         tweet_cache.CACHE_MIN_BYTES = saved

@@ -122,7 +122,7 @@ def test_draw_pairs_gives_the_same_pairs_as_ever():
     """Pinned: the pairs of a given seed never change (runs stay reproducible across versions).
 
     The digest was computed with draw_pairs as it was before it became
-    draw_pairs + draw_indexed_pairs (tweet_cache shares the second).
+    draw_pairs + draw_indexed_pairs (a corpus draws with the second in either storage).
     """
     import hashlib
 
@@ -147,7 +147,7 @@ def test_load_corpus_keeps_splits_apart_and_builds_alphabet_on_train_only(tiny_t
     assert corpus.codes.shape == (72, 280)
     rng = np.random.default_rng(0)
     for part in (0, 1, 2):
-        pairs = data.split_pairs(corpus, part, 200, rng)
+        pairs = corpus.split_pairs(part, 200, rng)
         assert set(corpus.split[pairs.a]) == {part} and set(corpus.split[pairs.b]) == {part}
     train_chars = set("".join(t for t, s in zip(_texts(tiny_tweets), corpus.split) if s == 0))
     assert set(corpus.alphabet) == train_chars
@@ -163,7 +163,7 @@ def test_pair_batches_are_a_pure_function_of_epoch_and_index(tiny_tweets):
     corpus = data.load_corpus(tiny_tweets, (0.25, 0.25), seed=3)
 
     def pairs_for(epoch):
-        return data.training_pairs(corpus, epoch, 64, seed=7)
+        return corpus.training_pairs(epoch, 64, seed=7)
 
     batches = data.PairBatches(corpus, pairs_for, batch_size=24, epochs=3)
     assert batches.steps_per_epoch == 3 and len(batches) == 9

@@ -22,25 +22,25 @@ SEED, MAX_LEN = SAMPLE_SEED, SAMPLE_MAX_LEN
 DIGEST = "f062264c2049865c4036c14b7c7c991c7e06794a8cec1e2c5290e18350ad8f0e"  # sha256 of `drawn_bytes` on data/sample_tweets.csv
 
 
-def drawn_bytes(source):
+def drawn_bytes(corpus):
     """Everything a run draws, as bytes: the codes and lengths of each drawn tweet, and the labels."""
-    corpus = source.corpus
     chunks = [corpus.alphabet.encode("utf-8")]
 
     def tweets(index):
         index = np.asarray(index)
-        chunks.append(np.ascontiguousarray(source.take(corpus.codes, index)).tobytes())
-        chunks.append(np.asarray(source.take(corpus.lengths, index), np.int64).tobytes())
+        codes, lengths = corpus.rows(index)
+        chunks.append(np.ascontiguousarray(codes).tobytes())
+        chunks.append(np.asarray(lengths, np.int64).tobytes())
 
     def pairs(p):
         tweets(p.a), tweets(p.b)
         chunks.append(np.asarray(p.label, np.uint8).tobytes())
 
     for epoch in (0, 1):
-        pairs(source.training_pairs(corpus, epoch, 512, SEED))
+        pairs(corpus.training_pairs(epoch, 512, SEED))
     for part in (1, 2):
-        pairs(source.evaluation_pairs(corpus, part, 400, SEED))
-    encoded, drawn = source.account_pairs(corpus, (1, 5), 100, SEED)
+        pairs(corpus.evaluation_pairs(part, 400, SEED))
+    encoded, drawn = corpus.account_pairs((1, 5), 100, SEED)
     for k in (1, 5):
         side_a, side_b, label = drawn[k]
         tweets(np.asarray(encoded)[np.asarray(side_a)].ravel())
@@ -51,10 +51,10 @@ def drawn_bytes(source):
 
 
 @pytest.fixture(params=["memory", "cache"])
-def source(request, tmp_path):
+def corpus(request, tmp_path):
     return open_sample(request.param, tmp_path)
 
 
-def test_the_pairs_a_seed_draws_are_pinned_bit_for_bit_in_both_storages(source):
-    assert source.corpus.codes.shape[1] == MAX_LEN
-    assert hashlib.sha256(drawn_bytes(source)).hexdigest() == DIGEST
+def test_the_pairs_a_seed_draws_are_pinned_bit_for_bit_in_both_storages(corpus):
+    assert corpus.codes.shape[1] == MAX_LEN
+    assert hashlib.sha256(drawn_bytes(corpus)).hexdigest() == DIGEST

@@ -142,7 +142,7 @@ def test_masking_draws_the_same_pairs(tweets_csv):
     np.testing.assert_array_equal(plain.author_ids, masked.author_ids)
     np.testing.assert_array_equal(plain.text_ids, masked.text_ids)
     for part in (1, 2):
-        a, b = data.evaluation_pairs(plain, part, 40, SEED), data.evaluation_pairs(masked, part, 40, SEED)
+        a, b = plain.evaluation_pairs(part, 40, SEED), masked.evaluation_pairs(part, 40, SEED)
         np.testing.assert_array_equal(a.a, b.a)
         np.testing.assert_array_equal(a.b, b.b)
         np.testing.assert_array_equal(a.label, b.label)
@@ -223,19 +223,19 @@ def test_a_resumed_masked_run_reuses_its_masked_cache(tweets_csv, tmp_path):
     assert again.notes[-1] == first.notes[-1].replace("built", "reused")
 
 
-def test_open_source_passes_the_setting(tweets_csv, tmp_path, monkeypatch):
+def test_open_corpus_passes_the_setting(tweets_csv, tmp_path, monkeypatch):
     """train.py's entry: in memory, and through the cache (any author,text file once CACHE_MIN_BYTES is 0)."""
     ref = data.load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
 
-    def source():
-        return tweet_cache.open_source(tweets_csv, FRACTIONS, SEED, 280, 256, None, str(tmp_path / "cache"), True)
+    def corpus():
+        return tweet_cache.open_corpus(tweets_csv, FRACTIONS, SEED, 280, 256, None, str(tmp_path / "cache"), True)
 
-    in_memory = source()
+    in_memory = corpus()
     monkeypatch.setattr(tweet_cache, "CACHE_MIN_BYTES", 0)
-    cached = source()
-    assert tweet_cache.cache_folder(in_memory.corpus) is None and tweet_cache.cache_folder(cached.corpus) is not None
+    cached = corpus()
+    assert tweet_cache.cache_folder(in_memory) is None and tweet_cache.cache_folder(cached) is not None
     for got in (in_memory, cached):
-        np.testing.assert_array_equal(got.corpus.codes, ref.codes)
+        np.testing.assert_array_equal(got.codes, ref.codes)
 
 
 # ---------------------------------------------------------------------------

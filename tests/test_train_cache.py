@@ -191,32 +191,21 @@ def test_building_a_large_cache_shows_keras_progress_bars(tmp_path, capsys):
     assert "tweet_cache: pass" not in capsys.readouterr().out  # reused: nothing read
 
 
-def test_open_source_picks_data_py_for_a_small_csv_and_the_cache_for_a_glob(tmp_path):
+def test_open_corpus_keeps_a_small_csv_in_memory_and_sends_a_glob_through_the_cache(tmp_path):
     pattern = write_shards(str(tmp_path / "shards"), synthetic_rows())
     whole = write_csv(tmp_path / "whole.csv", ["author", "text"], synthetic_rows())
-    memory = tweet_cache.open_source(whole, (0.15, 0.15), 1, 40, 256, cache_dir=str(tmp_path / "c"))
-    assert memory.training_pairs is data.training_pairs and memory.PairBatches is data.PairBatches
-    assert not isinstance(memory.corpus.codes, np.memmap) and not os.path.exists(tmp_path / "c")
-    cached = tweet_cache.open_source(pattern, (0.15, 0.15), 1, 40, 256, cache_dir=str(tmp_path / "c"))
-    assert isinstance(cached.corpus.codes, np.memmap) and cached.PairBatches is tweet_cache.PairBatches
-    assert os.path.dirname(tweet_cache.cache_folder(cached.corpus)) == str(tmp_path / "c")
-    np.testing.assert_array_equal(cached.corpus.codes, memory.corpus.codes)
-    for source in (memory, cached):
-        rows = source.take(source.corpus.codes, [3, 1])
-        np.testing.assert_array_equal(rows, memory.corpus.codes[[3, 1]])
-    # Account pairs: the same accounts; the cache encodes only the tweets they use.
-    tweets_m, drawn_m = memory.account_pairs(memory.corpus, [1, 5, 50], 40, 1)
-    tweets_c, drawn_c = cached.account_pairs(cached.corpus, [1, 5, 50], 40, 1)
-    np.testing.assert_array_equal(tweets_m, np.flatnonzero(memory.corpus.split == 2))
-    assert drawn_m[50] is None and drawn_c[50] is None
-    assert list(tweets_c) == sorted(set(tweets_c)) and set(tweets_c) <= set(tweets_m)
-    for k in (1, 5):
-        for side in (0, 1):
-            np.testing.assert_array_equal(tweets_c[drawn_c[k][side]], tweets_m[drawn_m[k][side]])
-        np.testing.assert_array_equal(drawn_c[k][2], drawn_m[k][2])
-    used = {int(tweets_c[i]) for k in (1, 5) for side in drawn_c[k][:2] for i in side.ravel()}
-    assert used == set(tweets_c.tolist())  # each tweet some pair uses, no other
-    few, _ = cached.account_pairs(cached.corpus, [5], 4, 1)
-    assert 10 <= len(few) <= 4 * 2 * 5 < len(tweets_m)  # bounded by the pairs, not by the test split
-    empty, none = cached.account_pairs(cached.corpus, [50], 40, 1)
+    memory = tweet_cache.open_corpus(whole, (0.15, 0.15), 1, 40, 256, cache_dir=str(tmp_path / "c"))
+    assert isinstance(memory.storage, data.InMemory) and tweet_cache.cache_folder(memory) is None
+    assert not isinstance(memory.codes, np.memmap) and not os.path.exists(tmp_path / "c")
+    cached = tweet_cache.open_corpus(pattern, (0.15, 0.15), 1, 40, 256, cache_dir=str(tmp_path / "c"))
+    assert isinstance(cached.codes, np.memmap) and isinstance(cached.storage, tweet_cache.OnDisk)
+    assert os.path.dirname(tweet_cache.cache_folder(cached)) == str(tmp_path / "c")
+    np.testing.assert_array_equal(cached.codes, memory.codes)
+    for corpus in (memory, cached):
+        np.testing.assert_array_equal(corpus.rows([3, 1])[0], memory.codes[[3, 1]])
+    # Account pairs: the cache encodes only the tweets they use, bounded by the pairs, not by the test split.
+    few, _ = cached.account_pairs([5], 4, 1)
+    assert 10 <= len(few) <= 4 * 2 * 5 < int((memory.split == 2).sum())
+    empty, none = cached.account_pairs([50], 40, 1)
     assert len(empty) == 0 and none == {50: None}
+

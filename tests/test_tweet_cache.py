@@ -1,4 +1,7 @@
-"""tweet_cache.py: CSV shards streamed into an on-disk cache give data.load_corpus's corpus."""
+"""tweet_cache.py: CSV shards streamed into an on-disk cache give data.load_corpus's corpus.
+
+What the cache's corpus draws and reads, against the in-memory one: tests/test_corpus_conformance.py.
+"""
 
 import glob
 import os
@@ -76,32 +79,6 @@ def test_shards_give_load_corpus_of_their_concatenation(shards, tmp_path):
     shard_1 = sorted(glob.glob(pattern))[1]
     assert f"{shard_1}: skipped 2 row(s) with an empty or blank author or text (rows 3, 4)" in got.notes
     assert got.notes[-1].startswith("cache: built ")
-
-
-def test_one_file_gives_load_corpus_exactly_and_the_same_pairs(tmp_path):
-    path = os.path.join(REPO, "data", "sample_tweets.csv")
-    ref = data.load_corpus(path, (0.15, 0.15), 1337)
-    got = tweet_cache.load_corpus_cached(path, (0.15, 0.15), 1337, cache_dir=str(tmp_path), chunk_rows=2000)
-    for name in ("codes", "lengths", "author_ids", "split"):
-        np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))
-    assert got.alphabet == ref.alphabet and got.notes[:-1] == ref.notes
-    for epoch in (0, 1):
-        assert _same(tweet_cache.training_pairs(got, epoch, 512, 7), data.training_pairs(ref, epoch, 512, 7))
-        assert _same(data.training_pairs(got, epoch, 512, 7), data.training_pairs(ref, epoch, 512, 7))
-    for part in (1, 2):
-        assert _same(tweet_cache.evaluation_pairs(got, part, 400, 7), data.evaluation_pairs(ref, part, 400, 7))
-    for k in (1, 5, 10, 1000):
-        tweets, drawn = tweet_cache.test_account_pairs(got, k, 40, 7)
-        ref_tweets, ref_drawn = data.test_account_pairs(ref, k, 40, 7)
-        np.testing.assert_array_equal(tweets, ref_tweets)
-        if k == 1000:
-            assert drawn is None and ref_drawn is None
-        else:
-            assert all(np.array_equal(x, y) for x, y in zip(drawn, ref_drawn))
-
-
-def _same(p, q):
-    return all(np.array_equal(x, y) for x, y in zip(p, q)) and p.a.dtype == q.a.dtype == np.int32
 
 
 def test_second_call_reuses_the_cache_without_reading(shards, tmp_path, monkeypatch):
@@ -225,29 +202,22 @@ def test_too_few_authors_to_split_is_load_corpus_error(tmp_path):
     assert str(got.value) == str(error.value)
 
 
-def test_pair_batches_train_on_the_cached_corpus(shards, tmp_path):
+def test_the_memory_maps_read_in_memory_give_the_same_pairs_and_batches(shards, tmp_path):
+    """The cache's arrays with `data.InMemory` storage (indexed through the maps: bench_memory's
+    "cached-data"): what `OnDisk` gives, which reads rows with os.pread and the pair index files."""
     corpus = _cached(shards[0], tmp_path)
+    mapped = corpus._replace(storage=data.InMemory())
 
-    def pairs_for(epoch):
-        return tweet_cache.training_pairs(corpus, epoch, 64, seed=7)
+    def batches_of(c):
+        return data.PairBatches(c, lambda epoch: c.training_pairs(epoch, 64, 7), batch_size=24, epochs=2)
 
-    batches = data.PairBatches(corpus, pairs_for, batch_size=24, epochs=2)
-    assert batches.steps_per_epoch == 3 and len(batches) == 6
-    inputs, labels = batches[5]  # epoch 1, its last (short) batch
-    assert inputs["codes_a"].shape == (16, 280) and inputs["codes_a"].dtype == np.uint8
-    assert inputs["length_b"].dtype == np.int32 and labels.shape == (16, 1)
-    pairs = data.training_pairs(corpus, 1, 64, seed=7)  # data.py's own, on the memory maps
-    assert _same(pairs, pairs_for(1))
-    assert set(np.asarray(corpus.split)[pairs.a]) == {0} and set(np.asarray(corpus.split)[pairs.b]) == {0}
-    same = np.asarray(corpus.author_ids)[pairs.a] == np.asarray(corpus.author_ids)[pairs.b]
-    np.testing.assert_array_equal(same, pairs.label == 1)
-    np.testing.assert_array_equal(inputs["codes_a"], corpus.codes[pairs.a[48:64]])
-    # tweet_cache.PairBatches: the same batches, the rows read with os.pread.
-    windowed = tweet_cache.PairBatches(corpus, pairs_for, batch_size=24, epochs=2)
-    for index in range(len(batches)):
-        got, want = windowed[index], batches[index]
-        assert all(np.array_equal(got[0][key], want[0][key]) for key in want[0])
-        assert np.array_equal(got[1], want[1]) and got[0]["length_a"].dtype == np.int32
+    got, want = batches_of(corpus), batches_of(mapped)
+    for index in range(len(want)):
+        assert all(np.array_equal(got[index][0][key], want[index][0][key]) for key in want[index][0])
+        assert np.array_equal(got[index][1], want[index][1])
+    for part in (1, 2):
+        assert all(np.array_equal(x, y) for x, y in zip(corpus.evaluation_pairs(part, 40, 7), mapped.evaluation_pairs(part, 40, 7)))
+    assert tweet_cache.cache_folder(corpus) is not None and tweet_cache.cache_folder(mapped) is None
     tweet_cache.release_pages(corpus.codes, corpus.lengths)  # pages handed back; still readable
     assert int(np.asarray(corpus.lengths).sum()) > 0
 
@@ -268,7 +238,7 @@ def test_train_sized_model_fits_a_few_steps_on_the_cached_corpus(shards, tmp_pat
     corpus = _cached(shards[0], tmp_path)
     net = siamese.build_training_model(siamese.build_model(280, 256, units=4))
     net.compile(optimizer="rmsprop", loss="binary_crossentropy")
-    batches = tweet_cache.PairBatches(corpus, lambda e: tweet_cache.training_pairs(corpus, e, 32, 1), batch_size=16)
+    batches = data.PairBatches(corpus, lambda e: corpus.training_pairs(e, 32, 1), batch_size=16)
     history = net.fit(batches, steps_per_epoch=batches.steps_per_epoch, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
 
