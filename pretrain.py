@@ -28,6 +28,7 @@ from keras import ops
 
 import code_lstm
 import distribute
+import lstm_recurrence
 import model as siamese
 import run_folder
 from corpus import TRAIN, random_stream
@@ -170,7 +171,7 @@ class NextCharacter(keras.layers.Layer):
         predicted = ops.reshape(ops.arange(steps)[None, :] >= (steps - lengths)[:, None], (-1,))
         states = ops.reshape(states, (-1, units))
         targets = ops.reshape(ops.cast(codes[:, 1:], "int32"), (-1,))
-        if code_lstm._updates_in_place():  # static shapes
+        if lstm_recurrence.updates_in_place():  # static shapes
             scores = self._score(states, targets) * ops.cast(predicted, self.compute_dtype)[:, None]
         else:
             index = ops.nonzero(predicted)[0]

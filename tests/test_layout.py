@@ -1,9 +1,10 @@
 """The project's layout: imports among its modules run one way (issue #19, point 3).
 
 The base modules import no project module: csv_input (the CSV format), data (text to
-codes), code_lstm (the layer) and nodes.py (the Keras 2 node API the README teaches).
-corpus (tweets, splits, pairs) imports csv_input and data; model, tweet_cache and the
-programs (pretrain, train, predict, ...) come above. Read from the source with `ast`, so
+codes), lstm_recurrence (the LSTM's loops) and nodes.py (the Keras 2 node API the README
+teaches). code_lstm (the layer) imports lstm_recurrence only; corpus (tweets, splits,
+pairs) imports csv_input and data; model, tweet_cache and the programs (pretrain, train,
+predict, ...) come above. Read from the source with `ast`, so
 an import inside a function counts as much as one at the top.
 """
 
@@ -77,9 +78,14 @@ def test_project_imports_have_no_cycle():
     assert cycle is None, "project modules import each other in a circle: " + " -> ".join(cycle)
 
 
-@pytest.mark.parametrize("module", ["code_lstm", "nodes", "csv_input", "data"])
+@pytest.mark.parametrize("module", ["lstm_recurrence", "nodes", "csv_input", "data"])
 def test_the_base_modules_import_no_project_module(module):
     assert project_imports(module) == set(), f"{module}.py should import no project module"
+
+
+def test_the_layer_imports_only_its_recurrence():
+    """code_lstm.py and lstm_recurrence.py need Keras alone: saved models load without the data pipeline."""
+    assert project_imports("code_lstm") == {"lstm_recurrence"}
 
 
 def test_corpus_imports_only_the_csv_reader_and_the_encoding():
