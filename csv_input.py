@@ -3,7 +3,7 @@
 So each rule of the format (`read_csv` lists them: the header, UTF-8 and
 UTF-16, line endings, blank lines and empty texts, labels, extra columns)
 is written once, here. `read_csv` reads a whole file into one frame
-(data.load_corpus, predict.py); tweet_cache streams shards larger than
+(corpus.load_corpus, predict.py); tweet_cache streams shards larger than
 memory through `read_csv_chunks`. Both see the same rows and the same
 errors: `DataError`, one line naming the file, row and column.
 """

@@ -180,7 +180,7 @@ def process_batches(batches):
     """What this process feeds of each global batch: `batches` itself but under JAX's DataParallel.
 
     `batches`: a keras.utils.PyDataset of (inputs dict, labels) global batches,
-    with `steps_per_epoch` (data.PairBatches). JAX lays a batch out as n equal
+    with `steps_per_epoch` (corpus.PairBatches). JAX lays a batch out as n equal
     slices, one per device, and each process hands over the rows of its own
     devices (`jax.make_array_from_process_local_data`). So every batch is cut
     to a multiple of the n devices (an epoch's last, short batch may lose up

@@ -34,6 +34,7 @@ import code_lstm  # importing it registers CodeLSTM: `import model` is all a use
 import data
 import nodes
 from code_lstm import PACKAGE, lstm_use_cudnn  # noqa: F401  (PACKAGE: the custom layers' registration namespace)
+from corpus import RANDOM_STREAMS
 
 HEADS = ("compare", "concat")
 SHARED_LAYER = "shared_lstm"  # the layer both tweets go through
@@ -118,7 +119,7 @@ def reseed_dropout(model, seed, epoch):
     """
     for number, layer in enumerate(dropout_layers(model)):
         state = layer.seed_generator.state
-        entropy = [seed, data.RANDOM_STREAMS["dropout"], epoch, number]
+        entropy = [seed, RANDOM_STREAMS["dropout"], epoch, number]
         stream = np.random.SeedSequence(entropy).generate_state(1)[0] % 2**31
         state.assign(np.array([stream, 0], dtype=keras.backend.standardize_dtype(state.dtype)))
 

@@ -82,7 +82,7 @@ def _failed(what, error, path):
     """DataError on `path`: "what (ErrorType: the first line of its message)", cut to one short line."""
     text = (str(error).strip().splitlines() or [type(error).__name__])[0]
     text = text if len(text) <= 200 else text[:200] + "..."
-    return data.DataError(f"{what} ({type(error).__name__}: {text})", path)
+    return csv_input.DataError(f"{what} ({type(error).__name__}: {text})", path)
 
 
 def load_run(run_dir):
@@ -93,14 +93,14 @@ def load_run(run_dir):
     """
     if not os.path.isdir(run_dir):
         what = "is not a folder" if os.path.exists(run_dir) else "no such run folder"
-        raise data.DataError(f"{what}; expected a finished run folder, e.g. runs/NAME", run_dir)
+        raise csv_input.DataError(f"{what}; expected a finished run folder, e.g. runs/NAME", run_dir)
     if run_dir.rstrip("/").endswith(".partial"):
-        raise data.DataError("is an unfinished run; finish it with python train.py --resume", run_dir)
+        raise csv_input.DataError("is an unfinished run; finish it with python train.py --resume", run_dir)
     alphabet_path = os.path.join(run_dir, "alphabet.json")
     model_path = os.path.join(run_dir, "model.keras")
     for path in (model_path, alphabet_path):
         if not os.path.exists(path):
-            raise data.DataError(
+            raise csv_input.DataError(
                 "no such file; a finished run folder holds model.keras and alphabet.json, written together by train.py",
                 path,
             )
@@ -110,15 +110,15 @@ def load_run(run_dir):
         raise _failed("not an alphabet written by train.py", error, alphabet_path) from None
     if not 2 <= size <= 256 or len(alphabet) > size - 1 or max_len < 1:
         what = f"{len(alphabet)} characters for alphabet_size {size} (at most size - 1 fit; size 2..256)"
-        raise data.DataError(f"inconsistent: {what}, max_len {max_len}", alphabet_path)
+        raise csv_input.DataError(f"inconsistent: {what}, max_len {max_len}", alphabet_path)
     model = load_model(model_path)
     try:
         model_len, model_size = siamese.input_geometry(model)
     except (AttributeError, IndexError, TypeError, ValueError):
-        raise data.DataError("is not a siamese tweet model saved by train.py", model_path) from None
+        raise csv_input.DataError("is not a siamese tweet model saved by train.py", model_path) from None
     if (model_len, model_size) != (max_len, size):
         mismatch = f"model.keras reads ({model_len}, {model_size}) tweets (max_len, alphabet_size) but alphabet.json describes"
-        raise data.DataError(f"{mismatch} ({max_len}, {size}); the two files come from different runs", run_dir)
+        raise csv_input.DataError(f"{mismatch} ({max_len}, {size}); the two files come from different runs", run_dir)
     return model, alphabet
 
 
@@ -151,13 +151,13 @@ def load_model(path):
         raise _failed("not a Keras .keras model file", error, path) from None
     never = "this project's models never do"
     if "Lambda" in classes:
-        raise data.DataError(f"refusing to load: the model contains a Lambda layer (arbitrary Python code); {never}", path)
+        raise csv_input.DataError(f"refusing to load: the model contains a Lambda layer (arbitrary Python code); {never}", path)
     try:
         return keras.models.load_model(path, safe_mode=True)
     except Exception as error:  # any failure of a foreign or damaged file: one line, no traceback
         if "Lambda" in str(error) or "safe_mode" in str(error):
             refused = "the model holds code that safe_mode refuses (a Lambda layer)"
-            raise data.DataError(f"refusing to load: {refused}; {never}", path) from None
+            raise csv_input.DataError(f"refusing to load: {refused}; {never}", path) from None
         raise _failed("cannot load the model", error, path) from None
 
 
@@ -223,8 +223,8 @@ def score_texts(model, alphabet, texts_a, texts_b, mask_entities=False):
 
 
 def read_table(path, columns):
-    """A CSV whose header holds `columns` (others kept), by data.read_csv's rules; a frame plus `row`."""
-    return data.read_csv(path, require_labels=False, keep_columns=True, columns=columns)[1]
+    """A CSV whose header holds `columns` (others kept), by csv_input.read_csv's rules; a frame plus `row`."""
+    return csv_input.read_csv(path, require_labels=False, keep_columns=True, columns=columns)[1]
 
 
 def read_accounts(path):
@@ -233,19 +233,19 @@ def read_accounts(path):
     Accounts come in the order of their first tweet. Empty texts are skipped
     with a note on stderr; an empty author is an error.
     """
-    kind, frame = data.read_csv(path, require_labels=False)
+    kind, frame = csv_input.read_csv(path, require_labels=False)
     if kind != "tweets":
-        raise data.DataError("--accounts reads tweets; expected columns author,text", path, row=1)
-    frame, note = data.drop_empty_texts(frame, ["text"], path)
+        raise csv_input.DataError("--accounts reads tweets; expected columns author,text", path, row=1)
+    frame, note = csv_input.drop_empty_texts(frame, ["text"], path)
     if note:
         print(f"predict.py: {note}", file=sys.stderr)
     no_author = csv_input.empty_rows(frame, ["author"])
     if no_author.any():
         row = int(frame["row"].to_numpy()[np.argmax(no_author)])
-        raise data.DataError("empty author; every tweet needs the account it belongs to", path, row, "author")
+        raise csv_input.DataError("empty author; every tweet needs the account it belongs to", path, row, "author")
     owner, names = pd.factorize(frame["author"], sort=False)
     if len(names) < 2:
-        raise data.DataError(f"{len(names)} account(s) with tweets; linking needs two or more", path)
+        raise csv_input.DataError(f"{len(names)} account(s) with tweets; linking needs two or more", path)
     return np.asarray(names, dtype=object), owner, frame["text"].tolist()
 
 
@@ -293,7 +293,7 @@ def read_listed_pairs(path, names, accounts_path):
         if (positions < 0).any():
             at = int(np.argmax(positions < 0))
             row = int(frame["row"].to_numpy()[at])
-            raise data.DataError(f"no account {data._show(values[at])} in {accounts_path}", path, row, column)
+            raise csv_input.DataError(f"no account {csv_input._show(values[at])} in {accounts_path}", path, row, column)
         found.append(positions)
     return frame.drop(columns="row").reset_index(drop=True), found[0], found[1]
 
@@ -312,7 +312,7 @@ def _write_atomically(paths, write, what):
         for tmp in tmps:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        raise data.DataError(f"cannot write the {what} ({error.strerror or error})", paths[0]) from None
+        raise csv_input.DataError(f"cannot write the {what} ({error.strerror or error})", paths[0]) from None
 
 
 def write_csv(frame, out, what="scores"):
@@ -366,11 +366,11 @@ def link_accounts(model, alphabet, path, out=None, top=None, pairs_path=None, em
 def embed_tweets(model, alphabet, path, out, progress=None, mask_entities=False):
     """--embed without --accounts: one encoding per tweet of a text or author,text CSV; returns the count."""
     progress = sys.stderr.isatty() if progress is None else progress
-    frame, note = data.drop_empty_texts(read_table(path, ("text",)), ["text"], path)
+    frame, note = csv_input.drop_empty_texts(read_table(path, ("text",)), ["text"], path)
     if note:
         print(f"predict.py: {note}", file=sys.stderr)
     if not len(frame):
-        raise data.DataError("no tweets to encode", path)
+        raise csv_input.DataError("no tweets to encode", path)
     encodings = encode_texts(model, alphabet, frame["text"].tolist(), progress, mask_entities=mask_entities)
     index = frame[[column for column in ("author", "text") if column in frame.columns]].reset_index(drop=True)
     index.insert(0, "row", np.arange(len(index)))
@@ -380,10 +380,10 @@ def embed_tweets(model, alphabet, path, out, progress=None, mask_entities=False)
 
 def score_csv(model, alphabet, path, out, mask_entities=False):
     """Score every good row of a text_a,text_b CSV; write all rows plus `score`."""
-    kind, frame = data.read_csv(path, require_labels=False, keep_columns=True)
+    kind, frame = csv_input.read_csv(path, require_labels=False, keep_columns=True)
     if kind != "pairs":
         other = "an author,text file: add --accounts to link its accounts, or --embed OUT.npy"
-        raise data.DataError(f"predict.py scores pairs; expected columns text_a,text_b ({other})", path, row=1)
+        raise csv_input.DataError(f"predict.py scores pairs; expected columns text_a,text_b ({other})", path, row=1)
     empty = {column: csv_input.empty_rows(frame, [column]) for column in ("text_a", "text_b")}
     bad = empty["text_a"] | empty["text_b"]
     bad_rows = np.flatnonzero(bad)

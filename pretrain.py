@@ -27,10 +27,11 @@ import numpy as np
 from keras import ops
 
 import code_lstm
-import data
 import distribute
+import lstm_recurrence
 import model as siamese
 import run_folder
+from corpus import TRAIN, random_stream
 
 WEIGHTS_FILE = "pretrained.weights.h5"  # the next-character model, in the run folder: a resumed run reuses it
 BACKUP_DIR = "pretrain_backup"  # BackupAndRestore's state while pretraining: a resumed run goes on from it
@@ -46,9 +47,9 @@ def training_tweets(corpus):
     of its training rows.
     """
     if corpus.fixed_pairs is not None:
-        pairs = corpus.fixed_pairs[data.TRAIN]
+        pairs = corpus.fixed_pairs[TRAIN]
         return np.unique(np.concatenate([pairs.a, pairs.b]))
-    return np.flatnonzero(np.asarray(corpus.split) == data.TRAIN)
+    return np.flatnonzero(np.asarray(corpus.split) == TRAIN)
 
 
 def epoch_tweets(tweets, epoch, n_tweets, seed):
@@ -57,7 +58,7 @@ def epoch_tweets(tweets, epoch, n_tweets, seed):
     All of them when there are at most `n_tweets`; else `n_tweets` of them,
     fresh each epoch, so a corpus of millions costs the same per epoch.
     """
-    rng = data.random_stream("pretraining tweets", seed, epoch)
+    rng = random_stream("pretraining tweets", seed, epoch)
     if len(tweets) <= n_tweets:
         return rng.permutation(tweets)
     return rng.choice(tweets, size=n_tweets, replace=False)
@@ -170,7 +171,7 @@ class NextCharacter(keras.layers.Layer):
         predicted = ops.reshape(ops.arange(steps)[None, :] >= (steps - lengths)[:, None], (-1,))
         states = ops.reshape(states, (-1, units))
         targets = ops.reshape(ops.cast(codes[:, 1:], "int32"), (-1,))
-        if code_lstm._updates_in_place():  # static shapes
+        if lstm_recurrence.updates_in_place():  # static shapes
             scores = self._score(states, targets) * ops.cast(predicted, self.compute_dtype)[:, None]
         else:
             index = ops.nonzero(predicted)[0]

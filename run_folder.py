@@ -269,8 +269,8 @@ def run_cli(main, argv, prog):
         main(argv)
         return 0
     except Exception as error:
-        data = sys.modules.get("data")  # a DataError comes from data.py, so it is loaded by then
-        if data is None or not isinstance(error, data.DataError):
+        csv_input = sys.modules.get("csv_input")  # a DataError comes from csv_input.py, so it is loaded by then
+        if csv_input is None or not isinstance(error, csv_input.DataError):
             raise
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1

@@ -196,20 +196,20 @@ def evaluate(net, corpus, eval_pairs, config):
     """The trained model on the held-out pairs: (metrics.json's report, test labels, test scores).
 
     Symmetric scores (`model.score_pairs`); the PAN metrics of the validation
-    and the test pairs (`eval_pairs`: {data.VALIDATION: Pairs, data.TEST: Pairs}),
+    and the test pairs (`eval_pairs`: {corpus.VALIDATION: Pairs, corpus.TEST: Pairs}),
     accuracy at the threshold tuned on validation; and for author,text data the
     test AUC of account pairs, k tweets a side (ACCOUNT_SIZES), each account the
     mean of its tweets' encodings compared by the trained head.
     """
-    import data
     import metrics
     import model as siamese
+    from corpus import TEST, VALIDATION
 
     scores, labels = {}, {}
     for part, pairs in eval_pairs.items():
         scores[part] = siamese.score_pairs(net, *corpus.rows(pairs.a), *corpus.rows(pairs.b))
         labels[part] = pairs.label
-    val, test = data.VALIDATION, data.TEST
+    val, test = VALIDATION, TEST
     threshold, val_accuracy = metrics.best_threshold(labels[val], scores[val])
     report = {part: metrics.pan_metrics(labels[p], scores[p]) for part, p in (("validation", val), ("test", test))}
     report["validation"].update(threshold=threshold, accuracy_at_threshold=val_accuracy)
@@ -320,6 +320,7 @@ def main(argv):
     import pretrain
     import progress
     import tweet_cache
+    from corpus import TEST, VALIDATION, PairBatches
 
     keras.utils.set_random_seed(config["SEED"])  # weights, shuffles: identical runs on CPU
     keras.mixed_precision.set_global_policy(config["PRECISION"])  # variables stay float32
@@ -329,7 +330,7 @@ def main(argv):
     # A glob of CSV shards (or one huge author,text CSV) is streamed into an
     # on-disk cache, OUT_DIR/.cache/, reused by later runs, and read back in
     # bounded memory (tweet_cache.py). Either way the corpus reads its own
-    # rows and draws its own pairs (data.Corpus).
+    # rows and draws its own pairs (corpus.Corpus).
     fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
     alphabet = run.saved_alphabet()
     cache_dir = os.path.join(config["OUT_DIR"], ".cache")
@@ -350,10 +351,10 @@ def main(argv):
 
     eval_pairs = {
         part: corpus.evaluation_pairs(part, config["EVAL_PAIRS"], config["SEED"])
-        for part in (data.VALIDATION, data.TEST)
+        for part in (VALIDATION, TEST)
     }
-    train_batches = data.PairBatches(corpus, train_pairs, config["BATCH_SIZE"], config["EPOCHS"], run.first_epoch)
-    val_batches = data.PairBatches(corpus, lambda epoch: eval_pairs[data.VALIDATION], config["BATCH_SIZE"])
+    train_batches = PairBatches(corpus, train_pairs, config["BATCH_SIZE"], config["EPOCHS"], run.first_epoch)
+    val_batches = PairBatches(corpus, lambda epoch: eval_pairs[VALIDATION], config["BATCH_SIZE"])
 
     # -------------------------------------------------------------------------
     # Pretraining: the shared LSTM first learns to predict the next character

@@ -4,19 +4,19 @@
                                             cache_dir="runs/.cache")
 
 train.py calls `open_corpus`: this module's corpus for a glob of shards or a
-large author,text file (`should_cache`), `data.load_corpus`'s otherwise. Both
-are one type, `data.Corpus`, which reads its rows and draws its pairs through
-its storage: `data.InMemory`, or `OnDisk` here.
+large author,text file (`should_cache`), `corpus.load_corpus`'s otherwise. Both
+are one type, `corpus.Corpus`, which reads its rows and draws its pairs through
+its storage: `corpus.InMemory`, or `OnDisk` here.
 
-`load_corpus_cached` gives what `data.load_corpus` gives for an author,text
+`load_corpus_cached` gives what `corpus.load_corpus` gives for an author,text
 file (same author-disjoint split, same alphabet, same codes, same errors and
 notes; skipped rows are noted per shard, and a last note names the cache), but
 never holds the tweets in memory: the shards are read in chunks, three times,
-by `csv_input.read_csv_chunks` (the reader behind `data.read_csv`),
+by `csv_input.read_csv_chunks` (the reader behind `csv_input.read_csv`),
 
     pass 1  every row checked; the distinct authors (numbered in order of
             first appearance, as `pd.factorize` does) and their tweet
-            counts; then `data.split_authors` over the names
+            counts; then `corpus.split_authors` over the names
     pass 2  character counts of the training texts -> the alphabet
             (`data.build_alphabet` over the streamed texts); skipped
             when an alphabet is given (a resumed run)
@@ -37,7 +37,7 @@ plus a per-split pair index (members_P, by_author_P, can_pair_P, author_counts)
 from which `OnDisk.split_index` gives the corpus's pair drawing
 (`Corpus.training_pairs`, `evaluation_pairs`, `test_account_pairs`) exactly
 the pairs it draws in memory, without the O(N) temporary arrays
-(`split == part`, `argsort(author_ids)`, ...) `data.InMemory` allocates every epoch.
+(`split == part`, `argsort(author_ids)`, ...) `corpus.InMemory` allocates every epoch.
 
 The cache folder is `<cache_dir>/<key>`, the key a hash of the shards' paths,
 sizes and modification times and of fractions, seed, max_len, size (and a
@@ -55,7 +55,7 @@ Reading: indexing a memory map maps into the process each page-cache block it
 reads (file-backed RSS: reclaimable, but resident, and counted by ru_maxrss),
 0.1-0.7 MB per random row on Linux 6.18. `take` reads rows with os.pread
 instead; `OnDisk` reads every row through it (`Corpus.rows`, hence
-`data.PairBatches`, and the pair drawing), so training maps nothing of the cache.
+`corpus.PairBatches`, and the pair drawing), so training maps nothing of the cache.
 """
 
 import collections
@@ -72,6 +72,7 @@ import pandas as pd
 
 import csv_input
 import data
+from corpus import TRAIN, Corpus, PairIndex, check_rows, load_corpus, split_by_author, truncation_notes
 
 CACHE_VERSION = 1
 CHUNK_ROWS = 65_536  # tweets per chunk read from a CSV: the unit of memory while building
@@ -91,7 +92,7 @@ def expand_shards(data_glob):
         return [data_glob]
     paths = sorted(glob.glob(data_glob))
     if not paths:
-        raise data.DataError("no such file (and no file matches it as a glob pattern)", data_glob)
+        raise csv_input.DataError("no such file (and no file matches it as a glob pattern)", data_glob)
     return paths
 
 
@@ -157,7 +158,7 @@ _PAIRS_REFUSED = (
 def read_shard(path, chunk_rows=CHUNK_ROWS, check=True, on_bytes=None):
     """Yield the rows of one author,text CSV as DataFrames (row, author, text), chunk by chunk.
 
-    `csv_input.read_csv_chunks`: the rows and errors of `data.read_csv`, a
+    `csv_input.read_csv_chunks`: the rows and errors of `csv_input.read_csv`, a
     pairs file refused. Rows are numbered per shard, the header being row 1.
     Rows with an empty author or text are still yielded (`csv_input.empty_rows`).
     check=False: a later pass over a shard already checked. `on_bytes(n)` is
@@ -284,24 +285,24 @@ def load_corpus_cached(
     chunk_rows=CHUNK_ROWS,
     mask_entities=False,
 ):
-    """`data.load_corpus` for author,text CSV shards, through an on-disk cache.
+    """`corpus.load_corpus` for author,text CSV shards, through an on-disk cache.
 
     Args:
         data_glob: a CSV file, or a glob pattern of CSV shards (read in sorted
             path order; rows are numbered per shard in errors and notes).
-        fractions, seed, max_len, size, alphabet: as `data.load_corpus`.
+        fractions, seed, max_len, size, alphabet: as `corpus.load_corpus`.
         cache_dir: the folder that holds caches (e.g. "runs/cache"); this
             corpus's cache is `<cache_dir>/<key>`. None: `$TMPDIR/tweet_cache`.
         progress: Keras progress bars over the shards' bytes; None: when the
             shards hold more than 20 MB.
         chunk_rows: tweets per chunk.
-        mask_entities: as `data.load_corpus`: the alphabet and codes of the
+        mask_entities: as `corpus.load_corpus`: the alphabet and codes of the
             masked texts, text ids of the texts as written; part of the cache key.
     Returns:
-        `data.Corpus` whose arrays are read-only `np.memmap`s, its storage
+        `corpus.Corpus` whose arrays are read-only `np.memmap`s, its storage
         `OnDisk` of the cache folder; its last note names the folder.
     Raises:
-        data.DataError, naming the shard, row and column, as `data.load_corpus` does.
+        csv_input.DataError, naming the shard, row and column, as `corpus.load_corpus` does.
     """
     paths = expand_shards(data_glob)
     label = os.fspath(data_glob)
@@ -330,7 +331,7 @@ def load_corpus_cached(
             with open(os.path.join(partial, "meta.json"), encoding="utf-8") as f:
                 unchanged = _fingerprint(paths) == json.load(f)["shards"]
             if not unchanged:
-                raise data.DataError("a shard changed while it was being read; run again", label)
+                raise csv_input.DataError("a shard changed while it was being read; run again", label)
             try:
                 os.rename(partial, final)
             except OSError:  # another process finished the same cache first: use it
@@ -351,11 +352,11 @@ def open_cache(folder, note=None):
     with open(os.path.join(folder, "meta.json"), encoding="utf-8") as f:
         meta = json.load(f)
     if meta.get("version") != CACHE_VERSION:
-        raise data.DataError(f"cache version {meta.get('version')}, expected {CACHE_VERSION}; delete it", folder)
+        raise csv_input.DataError(f"cache version {meta.get('version')}, expected {CACHE_VERSION}; delete it", folder)
     arrays = {name: np.load(os.path.join(folder, f"{name}.npy"), mmap_mode="r") for name in ARRAYS}
     alphabet = "".join(chr(code) for code in meta["alphabet"])
     notes = list(meta["notes"]) + ([note] if note else [])
-    return data.Corpus(
+    return Corpus(
         arrays["codes"], arrays["lengths"], arrays["text_ids"], arrays["author_ids"], arrays["split"],
         None, alphabet, notes, OnDisk(folder),
     )
@@ -432,9 +433,9 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
         counts[: len(id_of)] += np.bincount(ids[local], minlength=len(id_of))
         n += len(authors)
     notes = [csv_input.skipped_note(path, *entry, csv_input.TWEETS_COLUMNS) for path, entry in skipped.items()]
-    data.check_rows(n, label)
+    check_rows(n, label)
     names = list(id_of)  # in id order
-    split_of, part_counts, split_notes = data.split_by_author(names, counts[: len(names)], fractions, seed, label)
+    split_of, part_counts, split_notes = split_by_author(names, counts[: len(names)], fractions, seed, label)
     notes += split_notes
     author_index = pd.Index(names, dtype=object)
 
@@ -444,14 +445,14 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
         texts = chunk["text"].to_numpy()[~empty]
         ids = author_index.get_indexer(chunk["author"].to_numpy()[~empty])
         if (ids < 0).any():
-            raise data.DataError("a shard changed while it was being read; run again", label)
+            raise csv_input.DataError("a shard changed while it was being read; run again", label)
         return texts, data.prepare_texts(texts, mask_entities), ids  # masked with MASK_ENTITIES, as load_corpus
 
     # Pass 2: the alphabet, from the training texts only (streamed into data.build_alphabet).
     def training_texts():
         for _, chunk in _passes(paths, progress, "pass 2/3: counting characters of the training tweets", False, chunk_rows):
             _, shown, ids = kept(chunk)
-            yield from shown[split_of[ids] == data.TRAIN]
+            yield from shown[split_of[ids] == TRAIN]
 
     alphabet = data.build_alphabet(training_texts(), size) if alphabet is None else alphabet
 
@@ -470,7 +471,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
         if not len(texts):
             continue
         if writers["split"].rows + len(texts) > n:
-            raise data.DataError("a shard changed while it was being read; run again", label)
+            raise csv_input.DataError("a shard changed while it was being read; run again", label)
         split = split_of[ids]
         index.add(writers["split"].rows, ids, split)
         for start in range(0, len(texts), ENCODE_ROWS):  # data.encode's temporaries: ~40 bytes a character
@@ -485,8 +486,8 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
         writer.close()
     index.close()
     if writers["split"].rows != n:
-        raise data.DataError("a shard changed while it was being read; run again", label)
-    notes += data.truncation_notes(truncated, max_len)
+        raise csv_input.DataError("a shard changed while it was being read; run again", label)
+    notes += truncation_notes(truncated, max_len)
     meta = {
         "version": CACHE_VERSION,
         "shards": fingerprint,
@@ -506,7 +507,7 @@ def _build(paths, label, folder, fractions, seed, max_len, size, alphabet, progr
 
 
 # ---------------------------------------------------------------------------
-# The pair index: data.draw_pairs' per-split arrays, computed once, on disk
+# The pair index: corpus.draw_pairs' per-split arrays, computed once, on disk
 
 
 class _IndexWriter:
@@ -561,9 +562,9 @@ class _IndexWriter:
 
 
 class OnDisk:
-    """A corpus's storage in a cache folder (`data.InMemory`'s counterpart): its arrays are
+    """A corpus's storage in a cache folder (`corpus.InMemory`'s counterpart): its arrays are
     read-only memory maps whose rows are read with os.pread (`take`), and each split's
-    `data.PairIndex` is read from the pair index files (members_P, by_author_P,
+    `corpus.PairIndex` is read from the pair index files (members_P, by_author_P,
     can_pair_P, author_counts), so drawing pairs allocates nothing of size N."""
 
     every_test_tweet = False  # account pairs: only the tweets they use are handed back to encode
@@ -577,7 +578,7 @@ class OnDisk:
         members = load(f"members_{part}")
         counts = np.asarray(load("author_counts")[part])
         present = np.flatnonzero(counts)
-        # data.pair_index's bincount runs to the largest author id present in the split.
+        # corpus.pair_index's bincount runs to the largest author id present in the split.
         counts = counts[: (present[-1] + 1) if len(present) else 0].copy()
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
@@ -586,7 +587,7 @@ class OnDisk:
             return take(corpus.author_ids, tweets).astype(np.int64), take(corpus.text_ids, tweets)
 
         by_author, can_pair = _Gathered(load(f"by_author_{part}")), _Gathered(load(f"can_pair_{part}"))
-        return members, data.PairIndex(counts, starts, by_author, can_pair, len(members), lookup)
+        return members, PairIndex(counts, starts, by_author, can_pair, len(members), lookup)
 
 
 def cache_folder(corpus):
@@ -614,9 +615,9 @@ class _Gathered:
 
 
 def open_corpus(data_path, fractions, seed, max_len, size, alphabet=None, cache_dir=None, mask_entities=False):
-    """train.py's corpus: `data.load_corpus`, or, when `should_cache(data_path)` (a glob of
+    """train.py's corpus: `corpus.load_corpus`, or, when `should_cache(data_path)` (a glob of
     shards, an author,text file of CACHE_MIN_BYTES or more), `load_corpus_cached` into
     `cache_dir`. `mask_entities`: MASK_ENTITIES, passed to either."""
     if should_cache(data_path):
         return load_corpus_cached(data_path, fractions, seed, max_len, size, cache_dir, alphabet, mask_entities=mask_entities)
-    return data.load_corpus(data_path, fractions, seed, max_len, size, alphabet, mask_entities)
+    return load_corpus(data_path, fractions, seed, max_len, size, alphabet, mask_entities)

@@ -89,9 +89,10 @@ def make_pairs(n, max_len, alphabet, data_path, seed=0):
 
     rng = np.random.default_rng(seed)
     if data_path:
+        import csv_input
         import data
 
-        _, frame = data.read_csv(data_path)
+        _, frame = csv_input.read_csv(data_path)
         texts = frame["text"].tolist()
         codes, lengths, _ = data.encode(texts, data.build_alphabet(texts, alphabet), max_len=max_len, size=alphabet)
         a, b = rng.integers(0, len(texts), (2, n))

@@ -20,7 +20,7 @@ are resident and ru_maxrss counts them).
 
   import   python, keras, TensorFlow, data.py, model.py
   load     cached: tweet_cache.load_corpus_cached (builds the cache: 3 passes over the CSVs)
-           memory: data.load_corpus (pandas, everything in memory)
+           memory: corpus.load_corpus (pandas, everything in memory)
   train    train.py's model (LSTM(64), compare head, rmsprop) on PairBatches, batch 256,
            --steps steps of fresh training pairs, one epoch, with 4000 validation pairs
   pairs    training pairs for --pair-probe pairs held in a PairBatches: the peak
@@ -28,8 +28,8 @@ are resident and ru_maxrss counts them).
 
 Modes: "cached" (tweet_cache.load_corpus_cached: the corpus's OnDisk storage reads
 rows with os.pread and draws pairs from the pair index files), "cached-data" (the
-same cache with data.InMemory storage: rows and pair indices from indexing its
-memory maps), "memory" (data.load_corpus). Every mode trains on data.PairBatches
+same cache with corpus.InMemory storage: rows and pair indices from indexing its
+memory maps), "memory" (corpus.load_corpus). Every mode trains on corpus.PairBatches
 and the corpus's training_pairs / evaluation_pairs.
 A cached-data run reuses the cache the cached run built (load 0 s).
 """
@@ -177,15 +177,15 @@ def child(spec):
     t0 = time.time()
     import keras
 
-    import data
     import model as siamese
     import tweet_cache
+    from corpus import InMemory, PairBatches, load_corpus
 
     result["phases"]["import"] = sampler.phase()
     fractions, seed = (0.15, 0.15), 1337
     t = time.time()
     if spec["mode"] == "memory":
-        corpus = data.load_corpus(spec["data"], fractions, seed)
+        corpus = load_corpus(spec["data"], fractions, seed)
     else:
         corpus = tweet_cache.load_corpus_cached(spec["data"], fractions, seed, cache_dir=spec["cache"], progress=False)
     result["load_s"] = time.time() - t
@@ -194,12 +194,12 @@ def child(spec):
     result["phases"]["load"] = sampler.phase()
 
     if spec["mode"] == "cached-data":
-        corpus = corpus._replace(storage=data.InMemory())
+        corpus = corpus._replace(storage=InMemory())
     keras.utils.set_random_seed(seed)
     batch, steps = spec["batch_size"], spec["steps"]
     eval_pairs = corpus.evaluation_pairs(1, 4000, seed)
-    train_batches = data.PairBatches(corpus, lambda e: corpus.training_pairs(e, batch * steps, seed), batch, 1)
-    val_batches = data.PairBatches(corpus, lambda e: eval_pairs, batch)
+    train_batches = PairBatches(corpus, lambda e: corpus.training_pairs(e, batch * steps, seed), batch, 1)
+    val_batches = PairBatches(corpus, lambda e: eval_pairs, batch)
     net = siamese.build_training_model(siamese.build_model(280, 256, 64, "compare"))
     net.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy", keras.metrics.AUC(name="auc")])
     callbacks = []
@@ -212,7 +212,7 @@ def child(spec):
     # Bytes per training pair: hold --pair-probe pairs in a PairBatches, as an epoch does.
     n = spec["pair_probe"]
     before = proc_status()
-    probe = data.PairBatches(corpus, lambda e: corpus.training_pairs(e, n, seed), batch, 1)
+    probe = PairBatches(corpus, lambda e: corpus.training_pairs(e, n, seed), batch, 1)
     inputs, _ = probe[0]
     peak = sampler.phase()
     result["pairs"] = {

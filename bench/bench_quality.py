@@ -12,7 +12,7 @@ root; with --run-dir, the run's own DATA), an author,text CSV. It is read in
 place, never copied.
 
 Every system sees exactly the same thing:
-- the corpus, loaded like train.py loads it (`data.load_corpus` with the trainer's
+- the corpus, loaded like train.py loads it (`corpus.load_corpus` with the trainer's
   constants), so the same author-disjoint train/validation/test split;
 - the same validation and test pairs (`corpus.evaluation_pairs`) and the same
   account pairs, k tweets a side for each k of ACCOUNT_SIZES
@@ -168,19 +168,20 @@ def repo_path(path):
 
 
 def trainer_corpus(data_path, config, alphabet=None):
-    """The corpus as train.py loads it: data.load_corpus with the trainer's constants.
+    """The corpus as train.py loads it: corpus.load_corpus with the trainer's constants.
 
-    With MASK_ENTITIES, data.load_corpus(..., mask_entities=True); `load` then
+    With MASK_ENTITIES, corpus.load_corpus(..., mask_entities=True); `load` then
     checks that the masked texts encode to the corpus' codes.
     """
-    import data
+    import csv_input
+    from corpus import load_corpus
 
     fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
     try:
-        return data.load_corpus(
+        return load_corpus(
             data_path, fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, masking(config)
         )
-    except data.DataError as error:
+    except csv_input.DataError as error:
         fail(str(error))
 
 
@@ -192,21 +193,22 @@ def load(data_path, config, alphabet=None):
     """
     import pandas as pd
 
+    import csv_input
     import data
 
     corpus = trainer_corpus(data_path, config, alphabet)
     if corpus.author_ids is None:
         fail(f"{data_path} is a pairs file; the bench needs author,text tweets")
     # The texts behind corpus.codes, read the same way load_corpus reads them.
-    kind, frame = data.read_csv(data_path)
-    frame, _ = data.drop_empty_texts(frame, ["author", "text"], data_path)
+    kind, frame = csv_input.read_csv(data_path)
+    frame, _ = csv_input.drop_empty_texts(frame, ["author", "text"], data_path)
     texts = np.array([str(text) for text in frame["text"].to_numpy()], dtype=object)
     texts = data.prepare_texts(texts, masking(config))  # the loader's own path from texts to what the model reads
     author_ids, _ = pd.factorize(frame["author"])
     encoded = data.encode(texts, corpus.alphabet, config["MAX_LEN"], config["ALPHABET_SIZE"])
     if not (np.array_equal(author_ids, corpus.author_ids) and np.array_equal(encoded.codes, corpus.codes)):
         fail("the texts read here" + (", masked with data.mask_entities," if masking(config) else "")
-             + " do not line up with data.load_corpus's tweets")
+             + " do not line up with corpus.load_corpus's tweets")
     # The characters the LSTM reads: the first MAX_LEN of each tweet.
     return corpus, np.array([text[: config["MAX_LEN"]] for text in texts], dtype=object)
 
@@ -425,7 +427,7 @@ def score_lstm(run_dir, report, corpus, eval_pairs, accounts):
     """
     import keras
 
-    import data
+    import csv_input
     import metrics
     import model as siamese
     import predict
@@ -433,7 +435,7 @@ def score_lstm(run_dir, report, corpus, eval_pairs, accounts):
     started = time.perf_counter()
     try:
         net, alphabet = predict.load_run(repo_path(run_dir))
-    except data.DataError as error:
+    except csv_input.DataError as error:
         fail(str(error))
     if alphabet != corpus.alphabet:
         fail(f"{run_dir}'s alphabet.json differs from the alphabet of the corpus the bench loaded")
@@ -520,7 +522,7 @@ def code_state():
     return {
         "commit": git("rev-parse", "HEAD"),
         "uncommitted_changes": None if status is None else bool(status),
-        "sha256": {name: file_sha256(os.path.join(REPO, name))[:16] for name in ("train.py", "data.py", "model.py", "metrics.py", "pretrain.py")},
+        "sha256": {name: file_sha256(os.path.join(REPO, name))[:16] for name in ("train.py", "data.py", "corpus.py", "model.py", "metrics.py", "pretrain.py")},
     }
 
 

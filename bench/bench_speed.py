@@ -131,11 +131,12 @@ def busy_cpu_seconds():
 
 def make_pairs(n, data_path=None, seed=0):
     """n pairs of compact codes: (codes_a, lengths_a, codes_b, lengths_b, labels)."""
+    import csv_input
     import data
 
     rng = np.random.default_rng(seed)
     if data_path:
-        _, frame = data.read_csv(data_path)
+        _, frame = csv_input.read_csv(data_path)
         texts = frame["text"].tolist()
         alphabet = data.build_alphabet(texts)
         codes, lengths, _ = data.encode(texts, alphabet)
@@ -355,14 +356,16 @@ def pretrain_bench(data_path, batch_sizes, steps, rounds):
     """tweets/s of a pretraining step, stock keras LSTM against CodeLSTM, on the same batches."""
     import keras
 
+    import csv_input
     import data
     import pretrain
+    from corpus import Corpus
 
-    _, frame = data.read_csv(data_path)
+    _, frame = csv_input.read_csv(data_path)
     texts = frame["text"].tolist()
     codes, lengths, _ = data.encode(texts, data.build_alphabet(texts))
     n = len(texts)
-    corpus = data.Corpus(codes, lengths, np.arange(n), np.zeros(n), np.zeros(n, np.int8), None, None, [])
+    corpus = Corpus(codes, lengths, np.arange(n), np.zeros(n), np.zeros(n, np.int8), None, None, [])
     print(f"pretraining: {n} tweets of {data_path} (mean length {lengths.mean():.0f}), "
           f"{steps} timed steps per batch size and round, {rounds} rounds", flush=True)
 

@@ -28,6 +28,7 @@ from keras import ops  # noqa: E402
 import data  # noqa: E402
 import model as siamese  # noqa: E402
 import nodes  # noqa: E402
+from corpus import TEST, load_corpus  # noqa: E402
 from test_code_lstm import pair as layer_pair  # noqa: E402  (this folder is sys.path[0])
 
 MAX_LEN, DEPTH, UNITS = 20, 256, 8
@@ -152,10 +153,10 @@ def check_reload(run_dir):
         saved = json.load(f)["test"]
     fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
     mask = data.load_mask_entities(os.path.join(run_dir, "alphabet.json"))  # the texts as the run read them
-    corpus = data.load_corpus(
+    corpus = load_corpus(
         config["DATA"], fractions, config["SEED"], config["MAX_LEN"], config["ALPHABET_SIZE"], alphabet, mask
     )
-    pairs = corpus.evaluation_pairs(data.TEST, config["EVAL_PAIRS"], config["SEED"])
+    pairs = corpus.evaluation_pairs(TEST, config["EVAL_PAIRS"], config["SEED"])
     a, b = corpus.rows(pairs.a), corpus.rows(pairs.b)
     scores = siamese.score_pairs(net, *a, *b)
     again = metrics.pan_metrics(pairs.label, scores)

@@ -49,7 +49,7 @@ SAMPLE_SEED, SAMPLE_FRACTIONS, SAMPLE_MAX_LEN, SAMPLE_ALPHABET_SIZE = 1337, (0.1
 
 def open_sample(storage, cache_dir):
     """The embedded sample as train.py's defaults open it (`tweet_cache.open_corpus`), in the
-    storage asked for: "memory" (`data.load_corpus`) or "cache" (the on-disk cache in cache_dir)."""
+    storage asked for: "memory" (`corpus.load_corpus`) or "cache" (the on-disk cache in cache_dir)."""
     import tweet_cache
 
     saved = tweet_cache.CACHE_MIN_BYTES

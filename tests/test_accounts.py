@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, write_csv
 
+import csv_input
 import data
 import model as siamese
 import predict
@@ -188,11 +189,11 @@ def test_pairs_file_keeps_its_columns_and_rejects_an_unknown_account(run_dir, ac
     assert scored["score"][0] == scored["score"][1]
     assert scored["tweets_a"].tolist() == [3, 3] and scored["tweets_b"].tolist() == [3, 3]
     unknown = write_csv(tmp_path / "unknown.csv", ["account_a", "account_b"], [("acct_1", "acct_2"), ("acct_1", "nobody")])
-    with pytest.raises(data.DataError) as caught:
+    with pytest.raises(csv_input.DataError) as caught:
         predict.link_accounts(net, alphabet, accounts_csv, None, pairs_path=unknown, progress=False)
     assert str(caught.value) == f"{unknown}: row 3, column 'account_b': no account 'nobody' in {accounts_csv}"
     wrong = write_csv(tmp_path / "wrong.csv", ["account_a", "b"], [("acct_1", "acct_2")])
-    with pytest.raises(data.DataError, match=r"row 1, column 'account_b': missing column; this file needs the header account_a,account_b"):
+    with pytest.raises(csv_input.DataError, match=r"row 1, column 'account_b': missing column; this file needs the header account_a,account_b"):
         predict.link_accounts(net, alphabet, accounts_csv, None, pairs_path=wrong, progress=False)
     assert capsys.readouterr().out == ""  # nothing written to stdout on an error
 
@@ -229,11 +230,11 @@ def test_bad_accounts_files_are_one_line_errors(run_dir, tmp_path):
     }
     for name, (header, rows, message) in cases.items():
         path = write_csv(tmp_path / name, header, rows)
-        with pytest.raises(data.DataError) as caught:
+        with pytest.raises(csv_input.DataError) as caught:
             predict.link_accounts(net, alphabet, path, progress=False)
         assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
         assert "\n" not in str(caught.value)
-    with pytest.raises(data.DataError, match=r"found 'author,body'; the first row must be the header text$"):
+    with pytest.raises(csv_input.DataError, match=r"found 'author,body'; the first row must be the header text$"):
         predict.embed_tweets(net, alphabet, write_csv(tmp_path / "body.csv", ["author", "body"], [("x", "y")]),
                              str(tmp_path / "e.npy"), progress=False)
 

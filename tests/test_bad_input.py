@@ -1,7 +1,7 @@
 """Bad input: one clear line naming file, row and column (exit != 0, no traceback), or a counted repair.
 
 The corpus is tests/bad_inputs/ (its make_bad_inputs.py lists every file and its
-answer). Repairs are checked fast, through data.read_csv / load_corpus / encode.
+answer). Repairs are checked fast, through csv_input.read_csv / load_corpus / encode.
 Errors are checked through the command line:
 
 - a few cases run as real processes (`python train.py ...`), one process each;
@@ -28,7 +28,9 @@ import pandas as pd
 import pytest
 from conftest import REPO, started_with_the_session
 
+import csv_input
 import data
+from corpus import load_corpus
 
 BAD = os.path.join("tests", "bad_inputs")  # relative: the CLI runs with cwd=REPO
 TINY = ["--epochs", "1", "--pairs-per-epoch", "64", "--eval-pairs", "32", "--batch-size", "32",
@@ -383,15 +385,15 @@ def test_corpus_files_are_what_the_generator_writes():
 
 
 # ---------------------------------------------------------------------------
-# Repairs, through data.py directly
+# Repairs, through corpus.py directly
 
 
 def corpus(name):
-    return data.load_corpus(os.path.join(REPO, bad(name)), (0.15, 0.15), seed=1337)
+    return load_corpus(os.path.join(REPO, bad(name)), (0.15, 0.15), seed=1337)
 
 
 def read(name, **kwargs):
-    return data.read_csv(os.path.join(REPO, bad(name)), **kwargs)
+    return csv_input.read_csv(os.path.join(REPO, bad(name)), **kwargs)
 
 
 def skipped_note(notes):
@@ -419,14 +421,14 @@ def test_rows_with_empty_texts_are_skipped_and_counted_by_row(name, rows):
     loaded = corpus(name)
     assert skipped_note(loaded.notes) == f"{os.path.join(REPO, bad(name))}: skipped {rows}"
     kind, frame = read(name)
-    kept, note = data.drop_empty_texts(frame, ["author", "text"], "x.csv")
+    kept, note = csv_input.drop_empty_texts(frame, ["author", "text"], "x.csv")
     assert note == f"x.csv: skipped {rows}"
     assert not kept["text"].str.strip().eq("").any()
 
 
 def test_a_text_of_zero_width_characters_is_kept():
     kind, frame = read("whitespace_texts.csv")
-    kept, _ = data.drop_empty_texts(frame, ["author", "text"])
+    kept, _ = csv_input.drop_empty_texts(frame, ["author", "text"])
     assert kept.loc[kept["row"] == 7, "text"].tolist() == ["\u200b"]
 
 
@@ -498,11 +500,11 @@ def test_emoji_cjk_rtl_and_zero_width_characters_survive_exactly():
 
 def test_read_csv_errors_match_the_cli_ones_for_the_table_cases():
     """The same DataError comes from read_csv directly: row, column and file named."""
-    with pytest.raises(data.DataError, match=r"label_yes\.csv: row 3, column 'same_author': label 'yes'"):
+    with pytest.raises(csv_input.DataError, match=r"label_yes\.csv: row 3, column 'same_author': label 'yes'"):
         read("label_yes.csv")
-    with pytest.raises(data.DataError, match=r"non_utf8\.csv: row 5, column 'text': text is not valid UTF-8"):
+    with pytest.raises(csv_input.DataError, match=r"non_utf8\.csv: row 5, column 'text': text is not valid UTF-8"):
         read("non_utf8.csv")
-    with pytest.raises(data.DataError, match=r"ragged_row\.csv: row 5: 3 fields"):
+    with pytest.raises(csv_input.DataError, match=r"ragged_row\.csv: row 5: 3 fields"):
         read("ragged_row.csv")
 
 
@@ -520,17 +522,17 @@ def test_csv_cells_stay_python_strings_whatever_pandas_string_storage(storage):
     with pd.option_context("mode.string_storage", storage):
         kind, frame = read("unicode.csv")
         assert kind == "tweets" and frame["text"].dtype == object and frame["author"].dtype == object
-        with pytest.raises(data.DataError, match=r"non_utf8\.csv: row 5, column 'text': text is not valid UTF-8"):
+        with pytest.raises(csv_input.DataError, match=r"non_utf8\.csv: row 5, column 'text': text is not valid UTF-8"):
             read("non_utf8.csv")
         chunks = list(tweet_cache.read_shard(os.path.join(REPO, bad("unicode.csv"))))
         assert all(chunk["text"].dtype == object for chunk in chunks)
         assert sum(map(len, chunks)) == len(frame)
-        with pytest.raises(data.DataError, match=r"non_utf8\.csv: row 5, column 'text': text is not valid UTF-8"):
+        with pytest.raises(csv_input.DataError, match=r"non_utf8\.csv: row 5, column 'text': text is not valid UTF-8"):
             list(tweet_cache.read_shard(os.path.join(REPO, bad("non_utf8.csv"))))
 
 
 def test_data_error_is_always_one_line():
-    error = data.DataError("bad\nthing\r\n", "a\nb.csv", row=3, column="text")
+    error = csv_input.DataError("bad\nthing\r\n", "a\nb.csv", row=3, column="text")
     assert "\n" not in str(error) and "\r" not in str(error)
     assert str(error).startswith("a\\nb.csv: row 3, column 'text': bad\\nthing")
 
@@ -538,8 +540,8 @@ def test_data_error_is_always_one_line():
 def test_a_long_or_odd_cell_is_shown_short_and_escaped(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("text_a,text_b,same_author\na,b," + "y" * 5000 + "\n", encoding="utf-8")
-    with pytest.raises(data.DataError) as caught:
-        data.read_csv(path)
+    with pytest.raises(csv_input.DataError) as caught:
+        csv_input.read_csv(path)
     assert len(str(caught.value)) < 300 and "(5000 characters)" in str(caught.value)
 
 

@@ -1,4 +1,4 @@
-"""code_lstm.py: CodeLSTM is keras.layers.LSTM on one-hot rows, same weights, same numbers."""
+"""code_lstm.py and lstm_recurrence.py: CodeLSTM is keras.layers.LSTM on one-hot rows, same weights, same numbers."""
 
 import keras
 import numpy as np
@@ -7,6 +7,7 @@ from keras import ops
 
 import code_lstm
 import data
+import lstm_recurrence
 import model as siamese
 import nodes
 
@@ -74,24 +75,24 @@ def xla_compiled(fn):
 
 
 def count_calls(monkeypatch, name):
-    """Calls of code_lstm.<name> from now on: a list that grows by each call's keyword arguments."""
-    calls, original = [], getattr(code_lstm, name)
+    """Calls of lstm_recurrence.<name> from now on: a list that grows by each call's keyword arguments."""
+    calls, original = [], getattr(lstm_recurrence, name)
 
     def counted(*args, **kwargs):
         calls.append(kwargs)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(code_lstm, name, counted)
+    monkeypatch.setattr(lstm_recurrence, name, counted)
     return calls
 
 
 def assert_path(skip_calls, skip_padding, xla):
     """CodeLSTM ran the path it should have (module docstring of code_lstm).
 
-    skip_padding=True: `_recurrence_skip` (two loops, in-place state updates)
+    skip_padding=True: `lstm_recurrence.recurrence_skip` (two loops, in-place state updates)
     under XLA and on TensorFlow's graph executor, where its loops are XLA
     programs of their own (`own_programs`); torch runs the branch-per-step
-    `_recurrence`. skip_padding=False: `_recurrence` everywhere.
+    `recurrence`. skip_padding=False: `recurrence` everywhere.
     """
     backend = keras.backend.backend()
     assert bool(skip_calls) == (skip_padding and (xla or backend in ("tensorflow", "jax")))
@@ -105,7 +106,7 @@ def assert_path(skip_calls, skip_padding, xla):
 @pytest.mark.parametrize("training", [False, True])
 def test_outputs_match_keras_lstm_on_one_hot_rows(training, longest_cases, skip_padding, xla, monkeypatch):
     layer, lstm = pair(skip_padding=skip_padding)
-    skip_calls = count_calls(monkeypatch, "_recurrence_skip")
+    skip_calls = count_calls(monkeypatch, "recurrence_skip")
     call = lambda codes, lengths: layer(codes, lengths, training=training)  # noqa: E731
     if xla:
         call = xla_compiled(call)
@@ -193,7 +194,7 @@ def test_gradients_match_keras_lstm(training, longest_cases, batch, skip_padding
             loss = tf.reduce_sum(tf.sin(3.0 * fn()) * probe)
         return tape.gradient(loss, weights)
 
-    skip_calls = count_calls(monkeypatch, "_recurrence_skip")
+    skip_calls = count_calls(monkeypatch, "recurrence_skip")
     layer_grads = lambda codes, lengths: grads(  # noqa: E731
         lambda: layer(codes, lengths, training=training), layer.trainable_weights
     )

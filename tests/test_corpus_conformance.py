@@ -1,6 +1,6 @@
 """One contract, two storages: what train.py may rely on from a corpus, in memory or memory-mapped.
 
-`tweet_cache.open_corpus` gives a `data.Corpus` stored in memory (`data.load_corpus`)
+`tweet_cache.open_corpus` gives a `corpus.Corpus` stored in memory (`corpus.load_corpus`)
 for a small file and on disk (`tweet_cache`, storage `OnDisk`) for shards or a large
 file; the corpus reads its own rows and draws its own pairs. Every test here runs
 against both storages. Most assert the properties: splits by author, balanced pairs
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from conftest import SAMPLE, SAMPLE_FRACTIONS, SAMPLE_MAX_LEN, SAMPLE_SEED, open_sample
 
-import data
 import pretrain
+from corpus import TEST, TRAIN, VALIDATION, PairBatches, load_corpus
 
 SEED, FRACTIONS, MAX_LEN = SAMPLE_SEED, SAMPLE_FRACTIONS, SAMPLE_MAX_LEN
 
@@ -30,8 +30,8 @@ def corpus(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference():
-    """The embedded sample read by `data.load_corpus`, in memory."""
-    return data.load_corpus(SAMPLE, FRACTIONS, SEED)
+    """The embedded sample read by `corpus.load_corpus`, in memory."""
+    return load_corpus(SAMPLE, FRACTIONS, SEED)
 
 
 def authors_and_split(corpus):
@@ -40,11 +40,11 @@ def authors_and_split(corpus):
 
 def test_each_author_is_in_one_split_and_each_split_has_its_share_of_authors(corpus):
     authors, split = authors_and_split(corpus)
-    owners = {part: set(authors[split == part]) for part in (data.TRAIN, data.VALIDATION, data.TEST)}
-    assert not (owners[data.TRAIN] & owners[data.VALIDATION]) and not (owners[data.TRAIN] & owners[data.TEST])
-    assert not (owners[data.VALIDATION] & owners[data.TEST])
+    owners = {part: set(authors[split == part]) for part in (TRAIN, VALIDATION, TEST)}
+    assert not (owners[TRAIN] & owners[VALIDATION]) and not (owners[TRAIN] & owners[TEST])
+    assert not (owners[VALIDATION] & owners[TEST])
     n_authors = len(set(authors))
-    for part, fraction in ((data.VALIDATION, FRACTIONS[0]), (data.TEST, FRACTIONS[1])):
+    for part, fraction in ((VALIDATION, FRACTIONS[0]), (TEST, FRACTIONS[1])):
         assert abs(len(owners[part]) - fraction * n_authors) <= 1, part
     assert corpus.codes.shape == (len(authors), MAX_LEN) and len(corpus.lengths) == len(authors)
 
@@ -62,14 +62,14 @@ def assert_pairs_of(corpus, pairs, part, n):
 
 def test_training_pairs_are_balanced_labelled_by_author_fresh_each_epoch_and_a_function_of_the_epoch(corpus):
     first = corpus.training_pairs(0, 512, SEED)
-    assert_pairs_of(corpus, first, data.TRAIN, 512)
+    assert_pairs_of(corpus, first, TRAIN, 512)
     again = corpus.training_pairs(0, 512, SEED)
     np.testing.assert_array_equal(np.asarray(first.a), np.asarray(again.a))
     second = corpus.training_pairs(1, 512, SEED)
     assert not np.array_equal(np.asarray(first.a), np.asarray(second.a))
 
 
-@pytest.mark.parametrize("part", [data.VALIDATION, data.TEST], ids=["validation", "test"])
+@pytest.mark.parametrize("part", [VALIDATION, TEST], ids=["validation", "test"])
 def test_evaluation_pairs_stay_in_their_split_and_are_drawn_once_per_seed(corpus, part):
     pairs = corpus.evaluation_pairs(part, 400, SEED)
     assert_pairs_of(corpus, pairs, part, 400)
@@ -85,7 +85,7 @@ def test_account_pairs_hold_k_test_tweets_of_one_account_a_side(corpus):
         side_a, side_b, label = (np.asarray(x) for x in drawn[k])
         rows_a, rows_b = tweets[side_a], tweets[side_b]
         assert rows_a.shape == rows_b.shape == (100, k) and label.sum() == 50
-        assert (split[rows_a] == data.TEST).all() and (split[rows_b] == data.TEST).all()
+        assert (split[rows_a] == TEST).all() and (split[rows_b] == TEST).all()
         for side in (rows_a, rows_b):  # one account a side
             assert (authors[side] == authors[side][:, :1]).all()
         np.testing.assert_array_equal(label, authors[rows_a[:, 0]] == authors[rows_b[:, 0]])
@@ -101,8 +101,8 @@ def test_rows_are_read_as_stored_and_pretraining_reads_training_tweets_only(corp
     lengths = np.asarray(corpus.lengths).astype(int)
     assert (lengths > 0).all() and (lengths <= MAX_LEN).all()  # empty texts were dropped, long ones cut
     _, split = authors_and_split(corpus)
-    assert (split[pretrain.training_tweets(corpus)] == data.TRAIN).all()
-    assert len(pretrain.training_tweets(corpus)) == int((split == data.TRAIN).sum())
+    assert (split[pretrain.training_tweets(corpus)] == TRAIN).all()
+    assert len(pretrain.training_tweets(corpus)) == int((split == TRAIN).sum())
 
 
 # ---------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def test_the_arrays_alphabet_and_notes_are_load_corpus_ones(corpus, reference):
 def test_the_pairs_are_the_in_memory_ones(corpus, reference):
     for epoch in (0, 1):
         assert _same(corpus.training_pairs(epoch, 512, 7), reference.training_pairs(epoch, 512, 7))
-    for part in (data.VALIDATION, data.TEST):
+    for part in (VALIDATION, TEST):
         assert _same(corpus.evaluation_pairs(part, 400, 7), reference.evaluation_pairs(part, 400, 7))
     for k in (1, 5, 10, 1000):
         tweets, drawn = corpus.test_account_pairs(k, 40, 7)
@@ -139,7 +139,7 @@ def test_the_pairs_are_the_in_memory_ones(corpus, reference):
 def test_account_pairs_pair_the_in_memory_tweets_encoding_every_test_tweet_or_only_those_used(corpus, reference):
     tweets, drawn = corpus.account_pairs((1, 5, 1000), 40, 7)
     ref_tweets, ref_drawn = reference.account_pairs((1, 5, 1000), 40, 7)
-    np.testing.assert_array_equal(ref_tweets, np.flatnonzero(reference.split == data.TEST))
+    np.testing.assert_array_equal(ref_tweets, np.flatnonzero(reference.split == TEST))
     assert drawn[1000] is None and ref_drawn[1000] is None
     tweets = np.asarray(tweets)
     for k in (1, 5):
@@ -155,7 +155,7 @@ def test_account_pairs_pair_the_in_memory_tweets_encoding_every_test_tweet_or_on
 
 def test_pair_batches_are_the_in_memory_ones(corpus, reference):
     def batches_of(c):
-        return data.PairBatches(c, lambda epoch: c.training_pairs(epoch, 64, 7), batch_size=24, epochs=2)
+        return PairBatches(c, lambda epoch: c.training_pairs(epoch, 64, 7), batch_size=24, epochs=2)
 
     got, want = batches_of(corpus), batches_of(reference)
     assert got.steps_per_epoch == 3 and len(got) == len(want) == 6

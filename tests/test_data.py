@@ -1,4 +1,4 @@
-"""data.py: the alphabet, encode / one_hot, CSV reading, splits and pair drawing."""
+"""data.py and corpus.py: the alphabet, encode / one_hot, CSV reading, splits and pair drawing."""
 
 import collections
 
@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from conftest import write_csv
 
+import csv_input
 import data
+from corpus import PairBatches, check_pairable, draw_pairs, load_corpus, split_authors
 
 
 def test_alphabet_is_most_frequent_characters_ties_broken_by_code_point():
@@ -72,36 +74,36 @@ def test_one_hot_matches_the_card_and_padding_rows_are_zero():
 
 def test_read_csv_detects_both_formats_and_ignores_extra_columns(tmp_path):
     tweets = write_csv(tmp_path / "t.csv", ["id", "author", "text"], [(1, "x", "hi"), (2, "y", "yo")])
-    kind, frame = data.read_csv(tweets)
+    kind, frame = csv_input.read_csv(tweets)
     assert kind == "tweets" and list(frame.columns) == ["row", "author", "text"]
     assert frame["row"].tolist() == [2, 3]
     pairs = write_csv(tmp_path / "p.csv", ["text_a", "text_b", "same_author"], [("a", "b", "1"), ("c", "d", "0")])
-    kind, frame = data.read_csv(pairs)
+    kind, frame = csv_input.read_csv(pairs)
     assert kind == "pairs" and frame["same_author"].tolist() == [1, 0]
 
 
 @pytest.mark.parametrize("label", ["2", "yes", "", "-1"])
 def test_bad_labels_name_file_row_and_column(tmp_path, label):
     path = write_csv(tmp_path / "p.csv", ["text_a", "text_b", "same_author"], [("a", "b", "1"), ("c", "d", label)])
-    with pytest.raises(data.DataError, match=r"p\.csv: row 3, column 'same_author': label .* is not 0 or 1"):
-        data.read_csv(path)
+    with pytest.raises(csv_input.DataError, match=r"p\.csv: row 3, column 'same_author': label .* is not 0 or 1"):
+        csv_input.read_csv(path)
 
 
 def test_split_authors_is_author_disjoint_and_seeded():
     authors = np.repeat([f"a{i}" for i in range(20)], 5)
-    split = data.split_authors(authors, (0.2, 0.2), seed=1)
+    split = split_authors(authors, (0.2, 0.2), seed=1)
     for part in (0, 1, 2):
         others = set(authors[split != part])
         assert not set(authors[split == part]) & others
     assert sorted(np.bincount(split).tolist()) == [20, 20, 60]
-    assert (data.split_authors(authors, (0.2, 0.2), seed=1) == split).all()
+    assert (split_authors(authors, (0.2, 0.2), seed=1) == split).all()
 
 
 def test_draw_pairs_is_balanced_and_never_pairs_identical_texts():
     author_ids = np.repeat(np.arange(10), 4)
     text_ids = np.arange(40)
     text_ids[1] = text_ids[0]  # author 0 wrote one text twice
-    pairs = data.draw_pairs(author_ids, text_ids, 1000, np.random.default_rng(0))
+    pairs = draw_pairs(author_ids, text_ids, 1000, np.random.default_rng(0))
     assert pairs.label.sum() == 500 and len(pairs.label) == 1000
     same = author_ids[pairs.a] == author_ids[pairs.b]
     assert (same == (pairs.label == 1)).all()
@@ -111,7 +113,7 @@ def test_draw_pairs_is_balanced_and_never_pairs_identical_texts():
 
 def test_draw_pairs_reaches_every_same_author_partner():
     author_ids = np.array([0, 0, 0, 1, 1])
-    pairs = data.draw_pairs(author_ids, np.arange(5), 2000, np.random.default_rng(0))
+    pairs = draw_pairs(author_ids, np.arange(5), 2000, np.random.default_rng(0))
     same = pairs.label == 1
     assert {(a, b) for a, b in zip(pairs.a[same], pairs.b[same])} == {
         (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (3, 4), (4, 3)
@@ -128,7 +130,7 @@ def test_draw_pairs_gives_the_same_pairs_as_ever():
 
     rng = np.random.default_rng(0)
     author_ids, text_ids = rng.integers(0, 12, 300), rng.integers(0, 200, 300)
-    pairs = data.draw_pairs(author_ids, text_ids, 1000, np.random.default_rng(1))
+    pairs = draw_pairs(author_ids, text_ids, 1000, np.random.default_rng(1))
     assert pairs.a[:5].tolist() == [65, 61, 99, 114, 156] and pairs.b[:5].tolist() == [111, 80, 248, 232, 113]
     assert pairs.a.dtype == pairs.b.dtype == np.int32 and pairs.label.dtype == np.uint8
     digest = hashlib.sha256(b"".join(np.ascontiguousarray(x).tobytes() for x in pairs)).hexdigest()
@@ -136,14 +138,14 @@ def test_draw_pairs_gives_the_same_pairs_as_ever():
 
 
 def test_unpairable_data_is_refused():
-    with pytest.raises(data.DataError, match="one author only"):
-        data.check_pairable(np.zeros(5, dtype=int))
-    with pytest.raises(data.DataError, match="every author has one tweet"):
-        data.check_pairable(np.arange(5))
+    with pytest.raises(csv_input.DataError, match="one author only"):
+        check_pairable(np.zeros(5, dtype=int))
+    with pytest.raises(csv_input.DataError, match="every author has one tweet"):
+        check_pairable(np.arange(5))
 
 
 def test_load_corpus_keeps_splits_apart_and_builds_alphabet_on_train_only(tiny_tweets):
-    corpus = data.load_corpus(tiny_tweets, (0.25, 0.25), seed=3)
+    corpus = load_corpus(tiny_tweets, (0.25, 0.25), seed=3)
     assert corpus.codes.shape == (72, 280)
     rng = np.random.default_rng(0)
     for part in (0, 1, 2):
@@ -160,12 +162,12 @@ def _texts(path):
 
 
 def test_pair_batches_are_a_pure_function_of_epoch_and_index(tiny_tweets):
-    corpus = data.load_corpus(tiny_tweets, (0.25, 0.25), seed=3)
+    corpus = load_corpus(tiny_tweets, (0.25, 0.25), seed=3)
 
     def pairs_for(epoch):
         return corpus.training_pairs(epoch, 64, seed=7)
 
-    batches = data.PairBatches(corpus, pairs_for, batch_size=24, epochs=3)
+    batches = PairBatches(corpus, pairs_for, batch_size=24, epochs=3)
     assert batches.steps_per_epoch == 3 and len(batches) == 9
     inputs, labels = batches[2]
     assert inputs["codes_a"].shape == (16, 280) and labels.shape == (16, 1)
@@ -173,7 +175,7 @@ def test_pair_batches_are_a_pure_function_of_epoch_and_index(tiny_tweets):
     assert not np.array_equal(epoch_1[0], batches[0][0]["codes_a"])  # fresh pairs each epoch
     # Any access order gives the same batches, and a run resumed at epoch 1
     # sees exactly the batches the unbroken run saw.
-    resumed = data.PairBatches(corpus, pairs_for, batch_size=24, epochs=3, first_epoch=1)
+    resumed = PairBatches(corpus, pairs_for, batch_size=24, epochs=3, first_epoch=1)
     assert len(resumed) == 6
     for step in range(3):
         np.testing.assert_array_equal(resumed[step][0]["codes_a"], epoch_1[step])

@@ -5,7 +5,7 @@ digest below hashes what train.py reads at SEED 1337 from the embedded
 sample (training pairs of two epochs, validation and test pairs, account
 pairs, pretraining's tweets of an epoch), as the codes of the tweets drawn,
 so it does not depend on how a storage numbers its rows. Both storages,
-in memory (`data.load_corpus`) and memory-mapped (`tweet_cache`), must give
+in memory (`corpus.load_corpus`) and memory-mapped (`tweet_cache`), must give
 this one digest. If a change is meant to draw other pairs, the new digest
 goes in with it, and the commit says why.
 """

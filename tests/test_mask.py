@@ -1,7 +1,7 @@
 """Topic control (MASK_ENTITIES): mentions, links and hashtags masked before the alphabet and encoding.
 
 data.mask_entities on examples; then every path from CSV text to codes with
-the option on: data.load_corpus (author,text and pairs files), tweet_cache,
+the option on: corpus.load_corpus (author,text and pairs files), tweet_cache,
 train.py's flag, and predict.py applying the run's saved setting.
 """
 
@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 from conftest import write_csv
 
+import csv_input
 import data
 import tweet_cache
+from corpus import load_corpus
 
 M, L, H = data.MENTION_MARK, data.LINK_MARK, data.HASHTAG_MARK
 FRACTIONS = (0.2, 0.2)
@@ -83,7 +85,7 @@ def test_prepare_texts_off_returns_the_texts_themselves():
 
 
 # ---------------------------------------------------------------------------
-# data.load_corpus
+# corpus.load_corpus
 
 
 def _tweet_rows():
@@ -107,13 +109,13 @@ def tweets_csv(tmp_path):
 
 
 def _kept_texts(path):
-    kind, frame = data.read_csv(path)
-    frame, _ = data.drop_empty_texts(frame, ["author", "text"])
+    kind, frame = csv_input.read_csv(path)
+    frame, _ = csv_input.drop_empty_texts(frame, ["author", "text"])
     return frame["text"].to_numpy()
 
 
 def test_load_corpus_masked_encodes_the_masked_texts(tweets_csv):
-    corpus = data.load_corpus(tweets_csv, FRACTIONS, SEED, max_len=40, mask_entities=True)
+    corpus = load_corpus(tweets_csv, FRACTIONS, SEED, max_len=40, mask_entities=True)
     masked = np.array([data.mask_entities(text) for text in _kept_texts(tweets_csv)], dtype=object)
     alphabet = data.build_alphabet(masked[corpus.split == 0])
     assert corpus.alphabet == alphabet and {M, L, H} <= set(alphabet)
@@ -124,8 +126,8 @@ def test_load_corpus_masked_encodes_the_masked_texts(tweets_csv):
 
 
 def test_load_corpus_unmasked_is_the_plain_encoding(tweets_csv):
-    plain = data.load_corpus(tweets_csv, FRACTIONS, SEED, max_len=40)
-    assert data.load_corpus(tweets_csv, FRACTIONS, SEED, max_len=40, mask_entities=False).alphabet == plain.alphabet
+    plain = load_corpus(tweets_csv, FRACTIONS, SEED, max_len=40)
+    assert load_corpus(tweets_csv, FRACTIONS, SEED, max_len=40, mask_entities=False).alphabet == plain.alphabet
     texts = _kept_texts(tweets_csv)
     alphabet = data.build_alphabet(texts[plain.split == 0])
     assert plain.alphabet == alphabet and not {M, L, H} & set(alphabet)
@@ -136,8 +138,8 @@ def test_load_corpus_unmasked_is_the_plain_encoding(tweets_csv):
 
 def test_masking_draws_the_same_pairs(tweets_csv):
     """Splits and text ids are those of the texts as written: on or off, the same pairs, other characters."""
-    plain = data.load_corpus(tweets_csv, FRACTIONS, SEED)
-    masked = data.load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
+    plain = load_corpus(tweets_csv, FRACTIONS, SEED)
+    masked = load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
     np.testing.assert_array_equal(plain.split, masked.split)
     np.testing.assert_array_equal(plain.author_ids, masked.author_ids)
     np.testing.assert_array_equal(plain.text_ids, masked.text_ids)
@@ -156,10 +158,10 @@ def test_load_corpus_masks_a_pairs_file(tmp_path):
         for i in range(40)
     ]
     rows[0], rows[1] = (*rows[0][:2], 0), (*rows[1][:2], 1)
-    path = write_csv(tmp_path / "pairs.csv", list(data.PAIRS_COLUMNS), rows)
-    corpus = data.load_corpus(path, FRACTIONS, SEED, mask_entities=True)
-    plain = data.load_corpus(path, FRACTIONS, SEED)
-    _, frame = data.read_csv(path)
+    path = write_csv(tmp_path / "pairs.csv", list(csv_input.PAIRS_COLUMNS), rows)
+    corpus = load_corpus(path, FRACTIONS, SEED, mask_entities=True)
+    plain = load_corpus(path, FRACTIONS, SEED)
+    _, frame = csv_input.read_csv(path)
     texts = np.asarray(pd.factorize(np.concatenate([frame["text_a"], frame["text_b"]]))[1], dtype=object)
     masked = data.mask_texts(texts)
     train = np.concatenate([corpus.fixed_pairs[0].a, corpus.fixed_pairs[0].b])
@@ -173,8 +175,8 @@ def test_load_corpus_masks_a_pairs_file(tmp_path):
 
 def test_a_given_alphabet_encodes_the_masked_texts(tweets_csv):
     """A resumed run passes its saved alphabet: the masked texts are encoded with it."""
-    first = data.load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
-    again = data.load_corpus(tweets_csv, FRACTIONS, SEED, alphabet=first.alphabet, mask_entities=True)
+    first = load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
+    again = load_corpus(tweets_csv, FRACTIONS, SEED, alphabet=first.alphabet, mask_entities=True)
     np.testing.assert_array_equal(first.codes, again.codes)
 
 
@@ -184,7 +186,7 @@ def test_a_given_alphabet_encodes_the_masked_texts(tweets_csv):
 
 def test_the_cache_masks_as_load_corpus_does(tweets_csv, tmp_path):
     cache = str(tmp_path / "cache")
-    ref = data.load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
+    ref = load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
     got = tweet_cache.load_corpus_cached(
         tweets_csv, FRACTIONS, SEED, cache_dir=cache, chunk_rows=16, mask_entities=True
     )
@@ -196,7 +198,7 @@ def test_the_cache_masks_as_load_corpus_does(tweets_csv, tmp_path):
     np.testing.assert_array_equal(pd.factorize(np.asarray(got.text_ids))[0], ref.text_ids)
     plain = tweet_cache.load_corpus_cached(tweets_csv, FRACTIONS, SEED, cache_dir=cache, chunk_rows=16)
     assert plain.notes[-1].startswith("cache: built ")  # not the masked cache reused
-    assert plain.alphabet == data.load_corpus(tweets_csv, FRACTIONS, SEED).alphabet
+    assert plain.alphabet == load_corpus(tweets_csv, FRACTIONS, SEED).alphabet
     assert not {M, L, H} & set(plain.alphabet)
     assert len(os.listdir(cache)) == 2
     with open(os.path.join(tweet_cache.cache_folder(got), "meta.json")) as f:
@@ -225,7 +227,7 @@ def test_a_resumed_masked_run_reuses_its_masked_cache(tweets_csv, tmp_path):
 
 def test_open_corpus_passes_the_setting(tweets_csv, tmp_path, monkeypatch):
     """train.py's entry: in memory, and through the cache (any author,text file once CACHE_MIN_BYTES is 0)."""
-    ref = data.load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
+    ref = load_corpus(tweets_csv, FRACTIONS, SEED, mask_entities=True)
 
     def corpus():
         return tweet_cache.open_corpus(tweets_csv, FRACTIONS, SEED, 280, 256, None, str(tmp_path / "cache"), True)

@@ -9,13 +9,14 @@ import pytest
 import code_lstm
 import data
 import pretrain
+from corpus import Corpus, Pairs
 
 
 def toy_corpus(texts, max_len=16, size=8, authors=None, split=None):
     alphabet = data.build_alphabet(texts, size)
     encoded = data.encode(texts, alphabet, max_len=max_len, size=size)
     n = len(texts)
-    return data.Corpus(
+    return Corpus(
         encoded.codes, encoded.lengths, np.arange(n), np.asarray(authors if authors is not None else np.zeros(n)),
         np.asarray(split if split is not None else np.zeros(n), np.int8), None, alphabet, [],
     )
@@ -52,9 +53,9 @@ def test_pretraining_reads_training_tweets_only_and_a_bounded_number_per_epoch()
 
 def test_a_pairs_file_pretrains_on_the_tweets_of_its_training_rows():
     corpus = toy_corpus([f"t{i}" for i in range(6)])._replace(split=None, author_ids=None, fixed_pairs={
-        0: data.Pairs(np.array([0, 2]), np.array([2, 3]), np.array([1, 0])),
-        1: data.Pairs(np.array([1]), np.array([4]), np.array([0])),
-        2: data.Pairs(np.array([5]), np.array([1]), np.array([1])),
+        0: Pairs(np.array([0, 2]), np.array([2, 3]), np.array([1, 0])),
+        1: Pairs(np.array([1]), np.array([4]), np.array([0])),
+        2: Pairs(np.array([5]), np.array([1]), np.array([1])),
     })
     np.testing.assert_array_equal(pretrain.training_tweets(corpus), [0, 2, 3])
 

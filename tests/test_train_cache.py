@@ -3,7 +3,7 @@
 Three tiny training runs and one that stops at a bad row, started with the session (`cache_runs`):
   shards     --data 'SHARDS/part-*.csv'   builds OUT_DIR/.cache/<key>/
   again      the same command              reuses it, reads no CSV
-  in_memory  --data whole.csv              the shards' rows in one small file: data.load_corpus
+  in_memory  --data whole.csv              the shards' rows in one small file: corpus.load_corpus
   bad_row    --data 'BROKEN/part-*.csv'    a shard with a Latin-1 row: one line naming it
 """
 
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from conftest import REPO, started_with_the_session, write_csv
 
-import data
 import tweet_cache
+from corpus import InMemory
 
 TINY = ["--epochs", "2", "--pairs-per-epoch", "256", "--eval-pairs", "100", "--batch-size", "64",
         "--units", "8", "--max-len", "40", "--account-sizes", "1,5", "--jit-compile", "off",
@@ -147,9 +147,9 @@ def test_the_second_run_reuses_the_cache_and_trains_the_same(runs):
 
 @pytest.mark.slow
 def test_one_csv_in_memory_gives_the_split_and_metrics_of_its_shards(runs):
-    """The in-memory path (data.py) and the cache path on the same rows: the same run.
+    """The in-memory path (corpus.py) and the cache path on the same rows: the same run.
 
-    Same split notes, same pairs (tweet_cache draws data.py's pairs), same
+    Same split notes, same pairs (tweet_cache draws corpus.py's pairs), same
     batches, so the same training and the same validation and test scores.
     The account-level AUCs are computed on encodings of different batches
     (the cached path encodes only the tweets the account pairs use, the
@@ -195,7 +195,7 @@ def test_open_corpus_keeps_a_small_csv_in_memory_and_sends_a_glob_through_the_ca
     pattern = write_shards(str(tmp_path / "shards"), synthetic_rows())
     whole = write_csv(tmp_path / "whole.csv", ["author", "text"], synthetic_rows())
     memory = tweet_cache.open_corpus(whole, (0.15, 0.15), 1, 40, 256, cache_dir=str(tmp_path / "c"))
-    assert isinstance(memory.storage, data.InMemory) and tweet_cache.cache_folder(memory) is None
+    assert isinstance(memory.storage, InMemory) and tweet_cache.cache_folder(memory) is None
     assert not isinstance(memory.codes, np.memmap) and not os.path.exists(tmp_path / "c")
     cached = tweet_cache.open_corpus(pattern, (0.15, 0.15), 1, 40, 256, cache_dir=str(tmp_path / "c"))
     assert isinstance(cached.codes, np.memmap) and isinstance(cached.storage, tweet_cache.OnDisk)

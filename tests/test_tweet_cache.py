@@ -1,4 +1,4 @@
-"""tweet_cache.py: CSV shards streamed into an on-disk cache give data.load_corpus's corpus.
+"""tweet_cache.py: CSV shards streamed into an on-disk cache give corpus.load_corpus's corpus.
 
 What the cache's corpus draws and reads, against the in-memory one: tests/test_corpus_conformance.py.
 """
@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from conftest import REPO, write_csv
 
-import data
+import csv_input
 import tweet_cache
+from corpus import InMemory, PairBatches, load_corpus
 
 FRACTIONS = (0.2, 0.2)
 SEED = 5
@@ -56,7 +57,7 @@ def _cached(pattern, tmp_path, **kwargs):
 
 def test_shards_give_load_corpus_of_their_concatenation(shards, tmp_path):
     pattern, whole, parts = shards
-    ref = data.load_corpus(whole, FRACTIONS, SEED)
+    ref = load_corpus(whole, FRACTIONS, SEED)
     got = _cached(pattern, tmp_path)
     assert got.alphabet == ref.alphabet
     np.testing.assert_array_equal(got.codes, ref.codes)
@@ -127,7 +128,7 @@ def test_a_bad_shard_is_named_with_its_row_and_column(shards, tmp_path):
     lines[4] = b"user_09,caf\xe9 au lait"  # row 5 of the shard: Latin-1, not UTF-8
     with open(shard, "wb") as f:
         f.write(b"\n".join(lines))
-    with pytest.raises(data.DataError) as error:
+    with pytest.raises(csv_input.DataError) as error:
         _cached(pattern, tmp_path)
     assert str(error.value) == (
         f"{shard}: row 5, column 'text': text is not valid UTF-8 (byte 0xE9 after 'caf'); save the file as UTF-8"
@@ -139,9 +140,9 @@ def test_a_bad_shard_is_named_with_its_row_and_column(shards, tmp_path):
 def test_a_pairs_shard_and_a_glob_without_match_are_refused(shards, tmp_path):
     pattern, _, _ = shards
     write_csv(os.path.dirname(pattern) + "/part-99.csv", ["text_a", "text_b", "same_author"], [("a", "b", "1")])
-    with pytest.raises(data.DataError, match=r"part-99\.csv: row 1: a text_a,text_b,same_author \(pairs\) file"):
+    with pytest.raises(csv_input.DataError, match=r"part-99\.csv: row 1: a text_a,text_b,same_author \(pairs\) file"):
         _cached(pattern, tmp_path)
-    with pytest.raises(data.DataError, match="no file matches"):
+    with pytest.raises(csv_input.DataError, match="no file matches"):
         _cached(str(tmp_path / "nothing-*.csv"), tmp_path)
 
 
@@ -152,9 +153,9 @@ def test_each_shard_is_checked_as_read_csv_checks_a_file(name):
     if not name.endswith(".csv"):
         pytest.skip("not a CSV")
     try:
-        kind, expected = data.read_csv(path)
-    except data.DataError as error:
-        with pytest.raises(data.DataError) as got:
+        kind, expected = csv_input.read_csv(path)
+    except csv_input.DataError as error:
+        with pytest.raises(csv_input.DataError) as got:
             list(tweet_cache.read_shard(path, chunk_rows=2))
         if error.column == "same_author" and error.row != 1:  # a pairs file's label: refused as a pairs file
             assert got.value.row == 1 and "(pairs) file" in str(got.value)
@@ -162,7 +163,7 @@ def test_each_shard_is_checked_as_read_csv_checks_a_file(name):
             assert str(got.value) == str(error)
         return
     if kind == "pairs":
-        with pytest.raises(data.DataError, match="pairs"):
+        with pytest.raises(csv_input.DataError, match="pairs"):
             list(tweet_cache.read_shard(path, chunk_rows=2))
         return
     frame = pd.concat(list(tweet_cache.read_shard(path, chunk_rows=2)), ignore_index=True)
@@ -179,9 +180,9 @@ def test_each_shard_is_checked_as_read_csv_checks_a_file(name):
 def test_corpus_level_errors_and_notes_are_load_corpus_ones(name, tmp_path):
     path = os.path.join(REPO, "tests", "bad_inputs", name)
     try:
-        ref = data.load_corpus(path, (0.15, 0.15), 1337)
-    except data.DataError as error:
-        with pytest.raises(data.DataError) as got:
+        ref = load_corpus(path, (0.15, 0.15), 1337)
+    except csv_input.DataError as error:
+        with pytest.raises(csv_input.DataError) as got:
             tweet_cache.load_corpus_cached(path, (0.15, 0.15), 1337, cache_dir=str(tmp_path), chunk_rows=7)
         assert str(got.value) == str(error)
         return
@@ -195,21 +196,21 @@ def test_corpus_level_errors_and_notes_are_load_corpus_ones(name, tmp_path):
 def test_too_few_authors_to_split_is_load_corpus_error(tmp_path):
     rows = [(f"u{i % 4}", f"tweet {i}") for i in range(20)]
     path = write_csv(tmp_path / "few.csv", ["author", "text"], rows)
-    with pytest.raises(data.DataError) as error:
-        data.load_corpus(path, (0.15, 0.15), 1)
-    with pytest.raises(data.DataError) as got:
+    with pytest.raises(csv_input.DataError) as error:
+        load_corpus(path, (0.15, 0.15), 1)
+    with pytest.raises(csv_input.DataError) as got:
         tweet_cache.load_corpus_cached(path, (0.15, 0.15), 1, cache_dir=str(tmp_path / "c"))
     assert str(got.value) == str(error.value)
 
 
 def test_the_memory_maps_read_in_memory_give_the_same_pairs_and_batches(shards, tmp_path):
-    """The cache's arrays with `data.InMemory` storage (indexed through the maps: bench_memory's
+    """The cache's arrays with `corpus.InMemory` storage (indexed through the maps: bench_memory's
     "cached-data"): what `OnDisk` gives, which reads rows with os.pread and the pair index files."""
     corpus = _cached(shards[0], tmp_path)
-    mapped = corpus._replace(storage=data.InMemory())
+    mapped = corpus._replace(storage=InMemory())
 
     def batches_of(c):
-        return data.PairBatches(c, lambda epoch: c.training_pairs(epoch, 64, 7), batch_size=24, epochs=2)
+        return PairBatches(c, lambda epoch: c.training_pairs(epoch, 64, 7), batch_size=24, epochs=2)
 
     got, want = batches_of(corpus), batches_of(mapped)
     for index in range(len(want)):
@@ -238,7 +239,7 @@ def test_train_sized_model_fits_a_few_steps_on_the_cached_corpus(shards, tmp_pat
     corpus = _cached(shards[0], tmp_path)
     net = siamese.build_training_model(siamese.build_model(280, 256, units=4))
     net.compile(optimizer="rmsprop", loss="binary_crossentropy")
-    batches = data.PairBatches(corpus, lambda e: corpus.training_pairs(e, 32, 1), batch_size=16)
+    batches = PairBatches(corpus, lambda e: corpus.training_pairs(e, 32, 1), batch_size=16)
     history = net.fit(batches, steps_per_epoch=batches.steps_per_epoch, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
 
@@ -256,7 +257,7 @@ def test_should_cache_globs_and_large_tweets_files_only(shards, tmp_path):
 def test_a_given_alphabet_encodes_as_load_corpus_does(shards, tmp_path):
     pattern, whole, _ = shards
     got = _cached(pattern, tmp_path, alphabet="aeiou")
-    ref = data.load_corpus(whole, FRACTIONS, SEED, alphabet="aeiou")
+    ref = load_corpus(whole, FRACTIONS, SEED, alphabet="aeiou")
     assert got.alphabet == "aeiou"
     np.testing.assert_array_equal(got.codes, ref.codes)
 
