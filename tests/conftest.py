@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The tests compile hundreds of tiny XLA programs and time none: LLVM's lowest optimization
+# level compiles them faster (the same math; test_backends gives JAX its own XLA_FLAGS).
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
 import concurrent.futures
 import csv
