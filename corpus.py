@@ -4,7 +4,7 @@ A corpus holds every distinct tweet of a CSV once, as data.py's compact codes,
 with each tweet's author and split (author-disjoint: no author is in two
 splits); pairs are indices into its tweets, drawn from a split's authors (or
 read from a pairs file). Its storage is `InMemory` (`load_corpus`) or
-`tweet_cache.OnDisk` (`tweet_cache.open_corpus`), and either draws the same
+`disk_storage.OnDisk` (`tweet_cache.open_corpus`), and either draws the same
 pairs. Every draw has a random stream of its own (`RANDOM_STREAMS`).
 """
 
@@ -135,8 +135,8 @@ def truncation_notes(truncated, max_len):
 class PairIndex(NamedTuple):
     """T tweets grouped by author: what `draw_indexed_pairs` and account pairs read of them.
 
-    `pair_index` builds one from two arrays; `tweet_cache` one whose arrays
-    are read from its on-disk index (anything indexable with an int array).
+    `pair_index` builds one from two arrays; `disk_storage.OnDisk` one whose arrays
+    are read from a cache folder's pair index (anything indexable with an int array).
     """
 
     counts: np.ndarray  # (authors,) tweets per author id
@@ -229,7 +229,7 @@ def draw_indexed_pairs(index, n_pairs, rng):
 class InMemory:
     """A corpus's storage when its arrays are in memory: rows indexed as they are, split indices built on demand.
 
-    The other storage is `tweet_cache.OnDisk` (a memory-mapped cache folder).
+    The other storage is `disk_storage.OnDisk` (a memory-mapped cache folder).
     A storage gives `take(array, index)` (rows of one of the corpus's arrays),
     `split_index(corpus, part)` ((the part's tweets, ascending; their
     `PairIndex`), positions in the index being positions in those tweets) and
@@ -260,7 +260,7 @@ class Corpus(NamedTuple):
     alphabet: the characters of one-hot dimensions 0..len-1.
     notes: lines worth telling the user (counts, repairs).
     storage: how the arrays are read: `InMemory()` (`load_corpus`), or
-        `tweet_cache.OnDisk` (memory maps of a cache folder, rows read with
+        `disk_storage.OnDisk` (memory maps of a cache folder, rows read with
         os.pread, split indices read from its files). Either way the corpus
         reads the same rows and draws the same pairs (tests/test_digest.py).
     """

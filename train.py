@@ -328,8 +328,8 @@ def main(argv):
     # -------------------------------------------------------------------------
     # Data: tweets encoded once as compact codes; pairs are indices into them.
     # A glob of CSV shards (or one huge author,text CSV) is streamed into an
-    # on-disk cache, OUT_DIR/.cache/, reused by later runs, and read back in
-    # bounded memory (tweet_cache.py). Either way the corpus reads its own
+    # on-disk cache, OUT_DIR/.cache/, reused by later runs (tweet_cache.py), and
+    # read back in bounded memory (disk_storage.py). Either way the corpus reads its own
     # rows and draws its own pairs (corpus.Corpus).
     fractions = (config["VAL_FRACTION"], config["TEST_FRACTION"])
     alphabet = run.saved_alphabet()

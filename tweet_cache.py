@@ -1,68 +1,39 @@
-"""Author,text corpora larger than memory: CSV shards streamed into an on-disk cache.
+"""Building the on-disk cache of author,text corpora larger than memory, from CSV shards.
 
     corpus = tweet_cache.load_corpus_cached("tweets/*.csv", (0.15, 0.15), seed=1337,
                                             cache_dir="runs/.cache")
 
-train.py calls `open_corpus`: this module's corpus for a glob of shards or a
-large author,text file (`should_cache`), `corpus.load_corpus`'s otherwise. Both
-are one type, `corpus.Corpus`, which reads its rows and draws its pairs through
-its storage: `corpus.InMemory`, or `OnDisk` here.
-
 `load_corpus_cached` gives what `corpus.load_corpus` gives for an author,text
-file (same author-disjoint split, same alphabet, same codes, same errors and
-notes; skipped rows are noted per shard, and a last note names the cache), but
-never holds the tweets in memory: the shards are read in chunks, three times,
-by `csv_input.read_csv_chunks` (the reader behind `csv_input.read_csv`),
+file (same author-disjoint split, alphabet, codes, errors and notes; skipped
+rows noted per shard, a last note naming the cache) without holding the tweets
+in memory. `csv_input.read_csv_chunks` reads the shards in chunks, three times:
 
-    pass 1  every row checked; the distinct authors (numbered in order of
-            first appearance, as `pd.factorize` does) and their tweet
-            counts; then `corpus.split_authors` over the names
-    pass 2  character counts of the training texts -> the alphabet
-            (`data.build_alphabet` over the streamed texts); skipped
-            when an alphabet is given (a resumed run)
-    pass 3  `data.encode` chunk by chunk, written straight to .npy files
+    pass 1  every row checked; the distinct authors (numbered by first appearance,
+            as `pd.factorize` does) and their tweet counts; `corpus.split_by_author`
+    pass 2  the training texts' characters -> the alphabet (`data.build_alphabet`);
+            skipped when an alphabet is given (a resumed run)
+    pass 3  `data.encode` chunk by chunk, written straight to the .npy files,
+            and the per-split pair index (`_IndexWriter`)
 
-and the Corpus returned holds read-only memory maps of those files, and an
-`OnDisk` storage of the folder:
-
-    codes.npy       uint8 (N, max_len)   lengths.npy  uint16 (N,)
-    author_ids.npy  int32 (N,)           split.npy    int8 (N,)
-    text_ids.npy    int64 (N,): a 64-bit BLAKE2b hash of each text, so equal
-                    texts get equal ids in bounded memory. Two different texts
-                    share an id with probability about N^2 / 2^65 for the whole
-                    corpus (3e-6 at 10M tweets); the only effect would be that
-                    those two tweets are never drawn as a pair.
-
-plus a per-split pair index (members_P, by_author_P, can_pair_P, author_counts)
-from which `OnDisk.split_index` gives the corpus's pair drawing
-(`Corpus.training_pairs`, `evaluation_pairs`, `test_account_pairs`) exactly
-the pairs it draws in memory, without the O(N) temporary arrays
-(`split == part`, `argsort(author_ids)`, ...) `corpus.InMemory` allocates every epoch.
+Then `disk_storage.open_cache` opens the folder (disk_storage.py lists its files
+and reads them; storage `disk_storage.OnDisk`). `open_corpus`, train.py's corpus,
+takes this way for what `should_cache` picks, `corpus.load_corpus` otherwise.
 
 The cache folder is `<cache_dir>/<key>`, the key a hash of the shards' paths,
 sizes and modification times and of fractions, seed, max_len, size (and a
-given alphabet, and mask_entities when on): a second call with the same
-inputs opens it without reading the CSVs. It is built in `<key>.partial-<pid>`
-and renamed when complete, so a cache folder is complete or absent. Delete
-`cache_dir` any time to rebuild.
+given alphabet, and mask_entities when on): the same inputs reopen it without
+reading a CSV. It is built in `<key>.partial-<pid>` and renamed when complete,
+so a cache folder is complete or absent. Delete `cache_dir` any time to rebuild.
 
-Memory: one chunk of `chunk_rows` tweets (and `data.encode`'s temporaries
-for ENCODE_ROWS of them), the distinct author names, O(authors) counts. The
-arrays are written with plain file writes, not through a writable memory map,
-so building does not grow the process's resident set with the file sizes.
-
-Reading: indexing a memory map maps into the process each page-cache block it
-reads (file-backed RSS: reclaimable, but resident, and counted by ru_maxrss),
-0.1-0.7 MB per random row on Linux 6.18. `take` reads rows with os.pread
-instead; `OnDisk` reads every row through it (`Corpus.rows`, hence
-`corpus.PairBatches`, and the pair drawing), so training maps nothing of the cache.
+Memory: one chunk of `chunk_rows` tweets (and `data.encode`'s temporaries for
+ENCODE_ROWS of them), the author names, O(authors) counts. The arrays go out in
+plain file writes, not a writable memory map, so the resident set does not grow.
 """
 
 import collections
 import glob
 import hashlib
 import json
-import mmap
 import os
 import shutil
 
@@ -72,13 +43,12 @@ import pandas as pd
 
 import csv_input
 import data
-from corpus import TRAIN, Corpus, PairIndex, check_rows, load_corpus, split_by_author, truncation_notes
+from corpus import TRAIN, check_rows, load_corpus, split_by_author, truncation_notes
+from disk_storage import CACHE_VERSION, open_cache, release_pages
 
-CACHE_VERSION = 1
 CHUNK_ROWS = 65_536  # tweets per chunk read from a CSV: the unit of memory while building
 CACHE_MIN_BYTES = 50_000_000  # should_cache: one author,text file this large (~400k tweets) goes through the cache
 ENCODE_ROWS = 8_192  # tweets per data.encode call (its temporaries are int64 per character)
-ARRAYS = ("codes", "lengths", "author_ids", "split", "text_ids")
 
 
 # ---------------------------------------------------------------------------
@@ -172,7 +142,7 @@ def read_shard(path, chunk_rows=CHUNK_ROWS, check=True, on_bytes=None):
 
 
 # ---------------------------------------------------------------------------
-# Text ids
+# Writing the cache files: text ids, and arrays without a writable memory map
 
 
 def text_hashes(texts):
@@ -180,10 +150,6 @@ def text_hashes(texts):
     blake = hashlib.blake2b
     digests = b"".join(blake(t.encode("utf-8", "surrogatepass"), digest_size=8).digest() for t in texts)
     return np.frombuffer(digests, dtype="<i8").astype(np.int64, copy=False)
-
-
-# ---------------------------------------------------------------------------
-# Writing arrays without a writable memory map
 
 
 class _NpyWriter:
@@ -204,69 +170,6 @@ class _NpyWriter:
 
     def close(self):
         self.file.close()
-
-
-def release_pages(*arrays):
-    """Unmap the pages of memory-mapped arrays from this process (they stay in the page cache).
-
-    A read-only memory map's touched pages count in the process's resident
-    set (as file-backed RSS) until the kernel needs them back; this hands
-    them back now. Safe at any time: the next access maps them again.
-    """
-    for array in arrays:
-        handle = getattr(array, "_mmap", None)
-        if handle is not None and hasattr(handle, "madvise"):
-            try:
-                handle.madvise(mmap.MADV_DONTNEED)
-            except (OSError, ValueError):
-                pass
-
-
-TAKE_BLOCK = 16_384  # rows per block of os.pread calls in `take`
-
-
-def _file_rows(array):
-    """(file name, file offset of row 0, bytes a row) of a C-contiguous memory map (or view); else None."""
-    handle, filename = getattr(array, "_mmap", None), getattr(array, "filename", None)
-    if handle is None or not filename or array.ndim < 1 or not array.flags.c_contiguous or handle.closed:
-        return None
-    mapped_from = array.offset - array.offset % mmap.ALLOCATIONGRANULARITY  # where numpy's mapping starts
-    base = np.frombuffer(handle, dtype=np.uint8, count=0).__array_interface__["data"][0]
-    return filename, mapped_from + (array.__array_interface__["data"][0] - base), array.strides[0]
-
-
-def take(array, index):
-    """`array[index]` (rows), read from the file for a memory-mapped array.
-
-    Indexing a memory map maps into the process every page it reads, and the
-    kernel maps the whole page-cache block around each random read: 0.1 to
-    0.7 MB a read was measured here (Linux 6.18), so gathering a few hundred
-    random rows of a big cache file adds hundreds of MB of (file-backed,
-    reclaimable, but resident) RSS. `os.pread` copies the rows instead and
-    maps nothing: about 2 us a row. Other arrays are plainly indexed.
-    """
-    index = np.asarray(index)
-    where = _file_rows(array)
-    if where is None or index.size == 0:
-        return np.asarray(array[index])
-    filename, first, row_bytes = where
-    n = len(array)
-    flat = index.reshape(-1).astype(np.int64, copy=False)
-    if flat.size and (flat.min() < -n or flat.max() >= n):
-        raise IndexError(f"index out of bounds for {n} rows")
-    flat = np.where(flat < 0, flat + n, flat)
-    raw = bytearray(len(flat) * row_bytes)
-    fd = os.open(filename, os.O_RDONLY)
-    try:
-        pread = os.pread
-        for start in range(0, len(flat), TAKE_BLOCK):  # Python ints and bytes for one block at a time
-            block = flat[start : start + TAKE_BLOCK].tolist()
-            raw[start * row_bytes : (start + len(block)) * row_bytes] = b"".join(
-                [pread(fd, row_bytes, first + i * row_bytes) for i in block]
-            )
-    finally:
-        os.close(fd)
-    return np.frombuffer(raw, dtype=array.dtype).reshape(index.shape + array.shape[1:])
 
 
 # ---------------------------------------------------------------------------
@@ -299,8 +202,8 @@ def load_corpus_cached(
         mask_entities: as `corpus.load_corpus`: the alphabet and codes of the
             masked texts, text ids of the texts as written; part of the cache key.
     Returns:
-        `corpus.Corpus` whose arrays are read-only `np.memmap`s, its storage
-        `OnDisk` of the cache folder; its last note names the folder.
+        `disk_storage.open_cache` of the cache folder: a `corpus.Corpus` of read-only
+        `np.memmap`s, storage `disk_storage.OnDisk`; its last note names the folder.
     Raises:
         csv_input.DataError, naming the shard, row and column, as `corpus.load_corpus` does.
     """
@@ -347,19 +250,13 @@ def load_corpus_cached(
     return open_cache(final, note=f"cache: {'built' if built else 'reused'} {final}")
 
 
-def open_cache(folder, note=None):
-    """The Corpus of a finished cache folder, its arrays opened read-only."""
-    with open(os.path.join(folder, "meta.json"), encoding="utf-8") as f:
-        meta = json.load(f)
-    if meta.get("version") != CACHE_VERSION:
-        raise csv_input.DataError(f"cache version {meta.get('version')}, expected {CACHE_VERSION}; delete it", folder)
-    arrays = {name: np.load(os.path.join(folder, f"{name}.npy"), mmap_mode="r") for name in ARRAYS}
-    alphabet = "".join(chr(code) for code in meta["alphabet"])
-    notes = list(meta["notes"]) + ([note] if note else [])
-    return Corpus(
-        arrays["codes"], arrays["lengths"], arrays["text_ids"], arrays["author_ids"], arrays["split"],
-        None, alphabet, notes, OnDisk(folder),
-    )
+def open_corpus(data_path, fractions, seed, max_len, size, alphabet=None, cache_dir=None, mask_entities=False):
+    """train.py's corpus: `corpus.load_corpus`, or, when `should_cache(data_path)` (a glob of
+    shards, an author,text file of CACHE_MIN_BYTES or more), `load_corpus_cached` into
+    `cache_dir`. `mask_entities`: MASK_ENTITIES, passed to either."""
+    if should_cache(data_path):
+        return load_corpus_cached(data_path, fractions, seed, max_len, size, cache_dir, alphabet, mask_entities=mask_entities)
+    return load_corpus(data_path, fractions, seed, max_len, size, alphabet, mask_entities)
 
 
 def _cached_alphabet(folder):
@@ -368,15 +265,6 @@ def _cached_alphabet(folder):
             return "".join(chr(code) for code in json.load(f)["alphabet"])
     except (OSError, ValueError, KeyError):
         return None
-
-
-def author_names(corpus):
-    """The author names of a cached corpus, indexed by author id (`names[corpus.author_ids[i]]`)."""
-    folder = cache_folder(corpus)
-    if folder is None:
-        raise ValueError("not a corpus from load_corpus_cached")
-    with open(os.path.join(folder, "authors.json"), encoding="utf-8") as f:
-        return json.load(f)
 
 
 def _remove_stale_partials(cache_dir, key):
@@ -560,64 +448,3 @@ class _IndexWriter:
             array.flush()
         self.by_author.clear()
 
-
-class OnDisk:
-    """A corpus's storage in a cache folder (`corpus.InMemory`'s counterpart): its arrays are
-    read-only memory maps whose rows are read with os.pread (`take`), and each split's
-    `corpus.PairIndex` is read from the pair index files (members_P, by_author_P,
-    can_pair_P, author_counts), so drawing pairs allocates nothing of size N."""
-
-    every_test_tweet = False  # account pairs: only the tweets they use are handed back to encode
-    take = staticmethod(take)
-
-    def __init__(self, folder):
-        self.folder = folder
-
-    def split_index(self, corpus, part):
-        load = lambda name: np.load(os.path.join(self.folder, f"{name}.npy"), mmap_mode="r")  # noqa: E731
-        members = load(f"members_{part}")
-        counts = np.asarray(load("author_counts")[part])
-        present = np.flatnonzero(counts)
-        # corpus.pair_index's bincount runs to the largest author id present in the split.
-        counts = counts[: (present[-1] + 1) if len(present) else 0].copy()
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-
-        def lookup(m):  # member positions -> (author ids, text ids)
-            tweets = take(members, m)
-            return take(corpus.author_ids, tweets).astype(np.int64), take(corpus.text_ids, tweets)
-
-        by_author, can_pair = _Gathered(load(f"by_author_{part}")), _Gathered(load(f"can_pair_{part}"))
-        return members, PairIndex(counts, starts, by_author, can_pair, len(members), lookup)
-
-
-def cache_folder(corpus):
-    """The cache folder of a corpus from `load_corpus_cached`, or None for an in-memory corpus."""
-    return getattr(corpus.storage, "folder", None)
-
-
-class _Gathered:
-    """Rows of a memory-mapped array by `take` (what drawing pairs indexes); as a whole
-    (np.asarray: account pairs), read through the map and its pages handed back."""
-
-    def __init__(self, array):
-        self.array = array
-
-    def __getitem__(self, index):
-        return take(self.array, index)
-
-    def __len__(self):
-        return len(self.array)
-
-    def __array__(self, dtype=None, copy=None):
-        whole = np.array(self.array, dtype=dtype)
-        release_pages(self.array)
-        return whole
-
-
-def open_corpus(data_path, fractions, seed, max_len, size, alphabet=None, cache_dir=None, mask_entities=False):
-    """train.py's corpus: `corpus.load_corpus`, or, when `should_cache(data_path)` (a glob of
-    shards, an author,text file of CACHE_MIN_BYTES or more), `load_corpus_cached` into
-    `cache_dir`. `mask_entities`: MASK_ENTITIES, passed to either."""
-    if should_cache(data_path):
-        return load_corpus_cached(data_path, fractions, seed, max_len, size, cache_dir, alphabet, mask_entities=mask_entities)
-    return load_corpus(data_path, fractions, seed, max_len, size, alphabet, mask_entities)

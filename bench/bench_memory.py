@@ -26,7 +26,7 @@ are resident and ru_maxrss counts them).
   pairs    training pairs for --pair-probe pairs held in a PairBatches: the peak
            increase over the level before, per pair (bytes per training pair)
 
-Modes: "cached" (tweet_cache.load_corpus_cached: the corpus's OnDisk storage reads
+Modes: "cached" (tweet_cache.load_corpus_cached: the corpus's disk_storage.OnDisk storage reads
 rows with os.pread and draws pairs from the pair index files), "cached-data" (the
 same cache with corpus.InMemory storage: rows and pair indices from indexing its
 memory maps), "memory" (corpus.load_corpus). Every mode trains on corpus.PairBatches

@@ -1,7 +1,7 @@
 """One contract, two storages: what train.py may rely on from a corpus, in memory or memory-mapped.
 
 `tweet_cache.open_corpus` gives a `corpus.Corpus` stored in memory (`corpus.load_corpus`)
-for a small file and on disk (`tweet_cache`, storage `OnDisk`) for shards or a large
+for a small file and on disk (`tweet_cache`, storage `disk_storage.OnDisk`) for shards or a large
 file; the corpus reads its own rows and draws its own pairs. Every test here runs
 against both storages. Most assert the properties: splits by author, balanced pairs
 labelled by author, pairs that stay in their split, account pairs of k tweets of one

@@ -3,9 +3,10 @@
 The base modules import no project module: csv_input (the CSV format), data (text to
 codes), lstm_recurrence (the LSTM's loops) and nodes.py (the Keras 2 node API the README
 teaches). code_lstm (the layer) imports lstm_recurrence only; corpus (tweets, splits,
-pairs) imports csv_input and data; model, tweet_cache and the programs (pretrain, train,
-predict, ...) come above. Read from the source with `ast`, so
-an import inside a function counts as much as one at the top.
+pairs) imports csv_input and data; disk_storage (reading the on-disk cache) imports
+csv_input and corpus; tweet_cache (building the cache) imports disk_storage; model and
+the programs (pretrain, train, predict, ...) come above. Read from the source with `ast`,
+so an import inside a function counts as much as one at the top.
 """
 
 import ast
@@ -91,6 +92,12 @@ def test_the_layer_imports_only_its_recurrence():
 def test_corpus_imports_only_the_csv_reader_and_the_encoding():
     """corpus.py reads CSVs with csv_input and encodes with data, and imports nothing else of the project."""
     assert project_imports("corpus") == {"csv_input", "data"}
+
+
+def test_the_cache_reader_imports_nothing_of_the_builder():
+    """disk_storage.py reads a cache folder (the OnDisk storage); tweet_cache.py builds one and imports the reader."""
+    assert project_imports("disk_storage") == {"csv_input", "corpus"}
+    assert project_imports("tweet_cache") == {"csv_input", "data", "corpus", "disk_storage"}
 
 
 def test_model_is_the_pipeline_and_code_lstm_the_layer():

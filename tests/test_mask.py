@@ -16,6 +16,7 @@ from conftest import write_csv
 
 import csv_input
 import data
+import disk_storage
 import tweet_cache
 from corpus import load_corpus
 
@@ -201,7 +202,7 @@ def test_the_cache_masks_as_load_corpus_does(tweets_csv, tmp_path):
     assert plain.alphabet == load_corpus(tweets_csv, FRACTIONS, SEED).alphabet
     assert not {M, L, H} & set(plain.alphabet)
     assert len(os.listdir(cache)) == 2
-    with open(os.path.join(tweet_cache.cache_folder(got), "meta.json")) as f:
+    with open(os.path.join(disk_storage.cache_folder(got), "meta.json")) as f:
         assert json.load(f)["mask_entities"] is True
 
 
@@ -235,7 +236,7 @@ def test_open_corpus_passes_the_setting(tweets_csv, tmp_path, monkeypatch):
     in_memory = corpus()
     monkeypatch.setattr(tweet_cache, "CACHE_MIN_BYTES", 0)
     cached = corpus()
-    assert tweet_cache.cache_folder(in_memory) is None and tweet_cache.cache_folder(cached) is not None
+    assert disk_storage.cache_folder(in_memory) is None and disk_storage.cache_folder(cached) is not None
     for got in (in_memory, cached):
         np.testing.assert_array_equal(got.codes, ref.codes)
 

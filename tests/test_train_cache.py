@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import REPO, started_with_the_session, write_csv
 
+import disk_storage
 import tweet_cache
 from corpus import InMemory
 
@@ -195,11 +196,11 @@ def test_open_corpus_keeps_a_small_csv_in_memory_and_sends_a_glob_through_the_ca
     pattern = write_shards(str(tmp_path / "shards"), synthetic_rows())
     whole = write_csv(tmp_path / "whole.csv", ["author", "text"], synthetic_rows())
     memory = tweet_cache.open_corpus(whole, (0.15, 0.15), 1, 40, 256, cache_dir=str(tmp_path / "c"))
-    assert isinstance(memory.storage, InMemory) and tweet_cache.cache_folder(memory) is None
+    assert isinstance(memory.storage, InMemory) and disk_storage.cache_folder(memory) is None
     assert not isinstance(memory.codes, np.memmap) and not os.path.exists(tmp_path / "c")
     cached = tweet_cache.open_corpus(pattern, (0.15, 0.15), 1, 40, 256, cache_dir=str(tmp_path / "c"))
-    assert isinstance(cached.codes, np.memmap) and isinstance(cached.storage, tweet_cache.OnDisk)
-    assert os.path.dirname(tweet_cache.cache_folder(cached)) == str(tmp_path / "c")
+    assert isinstance(cached.codes, np.memmap) and isinstance(cached.storage, disk_storage.OnDisk)
+    assert os.path.dirname(disk_storage.cache_folder(cached)) == str(tmp_path / "c")
     np.testing.assert_array_equal(cached.codes, memory.codes)
     for corpus in (memory, cached):
         np.testing.assert_array_equal(corpus.rows([3, 1])[0], memory.codes[[3, 1]])

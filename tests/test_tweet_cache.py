@@ -1,4 +1,5 @@
-"""tweet_cache.py: CSV shards streamed into an on-disk cache give corpus.load_corpus's corpus.
+"""tweet_cache.py: CSV shards streamed into an on-disk cache give corpus.load_corpus's corpus;
+disk_storage.py reads it (`take`, `OnDisk`).
 
 What the cache's corpus draws and reads, against the in-memory one: tests/test_corpus_conformance.py.
 """
@@ -12,6 +13,7 @@ import pytest
 from conftest import REPO, write_csv
 
 import csv_input
+import disk_storage
 import tweet_cache
 from corpus import InMemory, PairBatches, load_corpus
 
@@ -68,7 +70,7 @@ def test_shards_give_load_corpus_of_their_concatenation(shards, tmp_path):
     assert got.fixed_pairs is None
     # Authors, through their names: the kept rows, in shard order.
     kept = [row for rows in parts for row in rows if row[0].strip() and row[1].strip()]
-    names = tweet_cache.author_names(got)
+    names = disk_storage.author_names(got)
     assert [names[i] for i in got.author_ids] == [author for author, _ in kept]
     np.testing.assert_array_equal(pd.factorize(np.asarray(got.author_ids))[0], pd.factorize(ref.author_ids)[0])
     # Equal texts, equal ids; different texts, different ids.
@@ -85,7 +87,7 @@ def test_shards_give_load_corpus_of_their_concatenation(shards, tmp_path):
 def test_second_call_reuses_the_cache_without_reading(shards, tmp_path, monkeypatch):
     pattern, _, _ = shards
     first = _cached(pattern, tmp_path)
-    folder = tweet_cache.cache_folder(first)
+    folder = disk_storage.cache_folder(first)
     stamps = {name: os.stat(os.path.join(folder, name)).st_mtime_ns for name in os.listdir(folder)}
 
     def no_reading(*args, **kwargs):
@@ -93,12 +95,12 @@ def test_second_call_reuses_the_cache_without_reading(shards, tmp_path, monkeypa
 
     monkeypatch.setattr(tweet_cache, "read_shard", no_reading)
     again = _cached(pattern, tmp_path)
-    assert tweet_cache.cache_folder(again) == folder and again.notes[-1] == f"cache: reused {folder}"
+    assert disk_storage.cache_folder(again) == folder and again.notes[-1] == f"cache: reused {folder}"
     assert {name: os.stat(os.path.join(folder, name)).st_mtime_ns for name in os.listdir(folder)} == stamps
     np.testing.assert_array_equal(again.codes, first.codes)
     # A resumed run passes the alphabet its first start built: the same cache.
     resumed = _cached(pattern, tmp_path, alphabet=first.alphabet)
-    assert tweet_cache.cache_folder(resumed) == folder
+    assert disk_storage.cache_folder(resumed) == folder
     # Another seed, another key: a new cache (which needs reading).
     with pytest.raises(AssertionError, match="read again"):
         tweet_cache.load_corpus_cached(pattern, FRACTIONS, SEED + 1, cache_dir=str(tmp_path / "cache"))
@@ -108,7 +110,7 @@ def test_second_call_reuses_the_cache_without_reading(shards, tmp_path, monkeypa
     with open(shard, "a", encoding="utf-8") as f:
         f.write("user_01,one more\n")
     changed = _cached(pattern, tmp_path)
-    assert tweet_cache.cache_folder(changed) != folder and len(changed.codes) == len(first.codes) + 1
+    assert disk_storage.cache_folder(changed) != folder and len(changed.codes) == len(first.codes) + 1
     assert not [name for name in os.listdir(tmp_path / "cache") if ".partial" in name]
 
 
@@ -205,7 +207,7 @@ def test_too_few_authors_to_split_is_load_corpus_error(tmp_path):
 
 def test_the_memory_maps_read_in_memory_give_the_same_pairs_and_batches(shards, tmp_path):
     """The cache's arrays with `corpus.InMemory` storage (indexed through the maps: bench_memory's
-    "cached-data"): what `OnDisk` gives, which reads rows with os.pread and the pair index files."""
+    "cached-data"): what `disk_storage.OnDisk` gives, which reads rows with os.pread and the pair index files."""
     corpus = _cached(shards[0], tmp_path)
     mapped = corpus._replace(storage=InMemory())
 
@@ -218,8 +220,8 @@ def test_the_memory_maps_read_in_memory_give_the_same_pairs_and_batches(shards, 
         assert np.array_equal(got[index][1], want[index][1])
     for part in (1, 2):
         assert all(np.array_equal(x, y) for x, y in zip(corpus.evaluation_pairs(part, 40, 7), mapped.evaluation_pairs(part, 40, 7)))
-    assert tweet_cache.cache_folder(corpus) is not None and tweet_cache.cache_folder(mapped) is None
-    tweet_cache.release_pages(corpus.codes, corpus.lengths)  # pages handed back; still readable
+    assert disk_storage.cache_folder(corpus) is not None and disk_storage.cache_folder(mapped) is None
+    disk_storage.release_pages(corpus.codes, corpus.lengths)  # pages handed back; still readable
     assert int(np.asarray(corpus.lengths).sum()) > 0
 
 
@@ -268,10 +270,10 @@ def test_take_reads_rows_of_memory_maps_and_views_without_mapping_them(tmp_path)
     mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
     index = np.random.default_rng(0).integers(-5000, 5000, (30, 4))
     for view, plain in ((mapped, array), (mapped[1234:], array[1234:]), (mapped[:, 0], array[:, 0])):
-        np.testing.assert_array_equal(tweet_cache.take(view, index % len(plain)), plain[index % len(plain)])
-    np.testing.assert_array_equal(tweet_cache.take(mapped, index), array[index])  # negative indices too
-    np.testing.assert_array_equal(tweet_cache.take(array, [3, 1]), array[[3, 1]])  # not a memory map
-    assert tweet_cache.take(mapped, np.zeros(0, dtype=int)).shape == (0, 7)
+        np.testing.assert_array_equal(disk_storage.take(view, index % len(plain)), plain[index % len(plain)])
+    np.testing.assert_array_equal(disk_storage.take(mapped, index), array[index])  # negative indices too
+    np.testing.assert_array_equal(disk_storage.take(array, [3, 1]), array[[3, 1]])  # not a memory map
+    assert disk_storage.take(mapped, np.zeros(0, dtype=int)).shape == (0, 7)
     with pytest.raises(IndexError):
-        tweet_cache.take(mapped, [5000])
-    assert tweet_cache.take(mapped, [1, 2]).flags.writeable
+        disk_storage.take(mapped, [5000])
+    assert disk_storage.take(mapped, [1, 2]).flags.writeable
