@@ -132,11 +132,6 @@ def runs(backend_runs):
     return lambda backend: backend_runs["jax" if backend == "numpy" else backend].result()[backend]
 
 
-@pytest.fixture(scope="module")
-def parallel_runs(backend_runs):
-    return backend_runs
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_train_runs_end_to_end(runs, backend):
     run_dir, stdout, report = runs(backend)
@@ -193,9 +188,9 @@ def metrics_of(run_dir):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
-def test_jax_two_devices_give_the_one_device_loss_curve(runs, parallel_runs):
+def test_jax_two_devices_give_the_one_device_loss_curve(runs, backend_runs):
     one_dir = runs("jax")[0]
-    two_dir, stdout = parallel_runs["two"]
+    two_dir, stdout = backend_runs["two"]
     stdout = stdout.result()
     assert "data parallel over 2 devices: 16 pairs each per batch" in stdout
     assert_same_curve(history(two_dir / "two"), history(one_dir))
@@ -209,10 +204,10 @@ def free_port():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
-def test_jax_two_processes_give_the_one_device_loss_curve(runs, parallel_runs):
+def test_jax_two_processes_give_the_one_device_loss_curve(runs, backend_runs):
     """The README's multi-host recipe on one machine: 2 processes, 1 CPU device each, gloo collectives."""
     one_dir = runs("jax")[0]
-    hosts_dir, outputs = parallel_runs["hosts"]
+    hosts_dir, outputs = backend_runs["hosts"]
     outputs = outputs.result()
     assert "data parallel over 2 devices" in outputs[0] and "test: AUC" in outputs[0]
     assert "process 1: training done" in outputs[1] and "test: AUC" not in outputs[1]
